@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * liblivepatch: replace functions inside a running x86-64 Linux process.
+ *
+ * Targets are built with -fpatchable-function-entry=16,14: 14 spare bytes
+ * before each function and 2 NOP bytes at its entry.  Applying a patch
+ * writes an absolute jump to the new code into the spare bytes and then a
+ * short jump to it over the entry NOPs, while every thread of the target is
+ * stopped and proven to be outside the bytes being changed.
+ *
+ * Conventions: every function returns 0 (or a count) on success and a
+ * negative error code on failure: -errno for system errors (-ESRCH: no such
+ * process, -EPERM: not allowed to trace it, ...) or -LP_E* below for the
+ * project's own.  lp_strerror() names any of them; lp_ctx_errmsg() gives the
+ * one-line detail of the last failure (which symbol, which thread...).
+ * The library never prints and never exits: it reports through the log
+ * callback set with lp_ctx_set_log().  A context is not thread-safe: use one
+ * per thread.
+ */
+#ifndef LIVEPATCH_LIVEPATCH_H
+#define LIVEPATCH_LIVEPATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LP_ERRNO_BASE 4000
+
+enum lp_error {
+	LP_EBADPATCH = LP_ERRNO_BASE + 1, /* not a patch file, or corrupt */
+	LP_EBUILDID,                      /* target module has another build-id */
+	LP_ENOSYM,                        /* symbol not found in the target */
+	LP_ENOPAD,                        /* function has no patchable pad */
+	LP_EUNSAFE,                       /* no safe point before the timeout */
+	LP_EARCH,                         /* target is not an x86-64 ELF process */
+	LP_EPATCHED,                      /* function is already patched */
+	LP_EEXITED,                       /* target exited during the operation */
+	LP_ERELOC,                        /* patch needs an unsupported relocation */
+	LP_ENOBUILDID,                    /* ELF file carries no build-id */
+	LP_ETRACED,                       /* target is traced by another process */
+	LP_EMAX
+};
+
+enum lp_log_level {
+	LP_LOG_ERROR = 0,
+	LP_LOG_WARN = 1,
+	LP_LOG_INFO = 2,
+	LP_LOG_DEBUG = 3,
+};
+
+struct lp_ctx;
+struct lp_patch;
+
+typedef void (*lp_log_fn)(enum lp_log_level level, const char *msg, void *user);
+
+/* Context: logging and the last error's detail. */
+int lp_ctx_new(struct lp_ctx **out);
+void lp_ctx_free(struct lp_ctx *ctx);
+/* Messages up to max_level go to fn; fn == NULL silences the library. */
+void lp_ctx_set_log(struct lp_ctx *ctx, lp_log_fn fn, void *user,
+		    enum lp_log_level max_level);
+/* One line describing the last failure of a call on ctx ("" if none). */
+const char *lp_ctx_errmsg(const struct lp_ctx *ctx);
+/* Static text for an error code (negative or positive). */
+const char *lp_strerror(int err);
+
+/* Patch files, as written by livepatch-build. */
+int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out);
+void lp_patch_close(struct lp_patch *patch);
+/* Hex digest of the patch file's content: identifies the patch. */
+const char *lp_patch_id(const struct lp_patch *patch);
+/* Build-id (hex) and file name of the module the patch was built for. */
+const char *lp_patch_target_build_id(const struct lp_patch *patch);
+const char *lp_patch_target_name(const struct lp_patch *patch);
+size_t lp_patch_nfuncs(const struct lp_patch *patch);
+/* Name of the i-th replaced function, and of its replacement. */
+const char *lp_patch_func_old(const struct lp_patch *patch, size_t i);
+const char *lp_patch_func_new(const struct lp_patch *patch, size_t i);
+
+struct lp_apply_opts {
+	size_t sz;          /* sizeof(struct lp_apply_opts) */
+	double timeout_s;   /* give up finding a safe point after this; <= 0: 10 s */
+};
+
+struct lp_apply_result {
+	double pause_ms;        /* first thread stopped to last thread resumed */
+	unsigned int nthreads;  /* threads stopped in the final stop */
+	unsigned int attempts;  /* stops needed to find a safe point */
+	unsigned int moved_pcs; /* threads moved past the entry NOPs */
+};
+
+/*
+ * Apply @patch to process @pid: every replaced function or none.  On any
+ * failure the target keeps running unpatched, with nothing of the patch
+ * left mapped.  @opts and @res may be NULL.
+ */
+int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
+	     const struct lp_apply_opts *opts, struct lp_apply_result *res);
+
+/* ELF helpers used by livepatch-build. */
+
+/* Hex build-id of an ELF file into buf; -LP_ENOBUILDID if it has none. */
+int lp_elf_file_build_id(struct lp_ctx *ctx, const char *path, char *buf,
+			 size_t len);
+/*
+ * 0 if @symbol is a function of the ELF file at @path with a verified
+ * patchable pad; -LP_ENOSYM, -LP_ENOPAD (detail in lp_ctx_errmsg) otherwise.
+ */
+int lp_elf_file_check_function(struct lp_ctx *ctx, const char *path,
+			       const char *symbol);
+/*
+ * Finish a patch file written by the compiler: fill in its target and its
+ * checksum, so that lp_patch_open() can tell a damaged file.
+ */
+int lp_patch_seal(struct lp_ctx *ctx, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIVEPATCH_LIVEPATCH_H */

@@ -1,0 +1,656 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ELF reading: symbols, build-ids, segments, pads, unwind tables and
+ * dynamic relocations.  The only file that uses libelf.
+ *
+ * Files are read whole into memory: the target's modules may be deleted or
+ * replaced on disk while the process runs (they are opened through
+ * /proc/PID/map_files), and a copy in memory cannot change under us.
+ * Covered by tests/unit/test_elf.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define LP_MAX_ELF_SIZE (1ULL << 31)
+
+struct lp_elf {
+	char *name;
+	uint8_t *image;
+	size_t size;
+	Elf *e;
+	GElf_Ehdr ehdr;
+	struct lp_segment *segs;
+	size_t nsegs;
+	Elf_Scn *symtab, *dynsym, *versym;
+};
+
+static int elf_init_once(void)
+{
+	static int done;
+
+	if (!done) {
+		if (elf_version(EV_CURRENT) == EV_NONE)
+			return -EINVAL;
+		done = 1;
+	}
+	return 0;
+}
+
+static Elf_Scn *find_scn_type(Elf *e, Elf64_Word type)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(e, scn)))
+		if (gelf_getshdr(scn, &sh) && sh.sh_type == type)
+			return scn;
+	return NULL;
+}
+
+static Elf_Scn *find_scn_name(const struct lp_elf *elf, const char *name)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf->e, &shstrndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf->e, scn))) {
+		const char *n;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		n = elf_strptr(elf->e, shstrndx, sh.sh_name);
+		if (n && !strcmp(n, name))
+			return scn;
+	}
+	return NULL;
+}
+
+int lp_elf_open_mem(struct lp_ctx *ctx, const void *buf, size_t len,
+		    const char *name, struct lp_elf **out)
+{
+	struct lp_elf *elf;
+	size_t nph, i;
+	int err = -LP_EBADPATCH;
+
+	if (elf_init_once())
+		return lp_fail(ctx, -EINVAL, "libelf is unusable");
+	elf = calloc(1, sizeof(*elf));
+	if (!elf)
+		return -ENOMEM;
+	elf->name = strdup(name);
+	elf->image = malloc(len ? len : 1);
+	if (!elf->name || !elf->image) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	memcpy(elf->image, buf, len);
+	elf->size = len;
+	elf->e = elf_memory((char *)elf->image, len);
+	if (!elf->e || elf_kind(elf->e) != ELF_K_ELF ||
+	    !gelf_getehdr(elf->e, &elf->ehdr)) {
+		err = lp_fail(ctx, -ENOEXEC, "%s: not an ELF file", name);
+		goto fail;
+	}
+	if (elf_getphdrnum(elf->e, &nph))
+		nph = 0;
+	elf->segs = calloc(nph ? nph : 1, sizeof(*elf->segs));
+	if (!elf->segs) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		struct lp_segment *s;
+
+		if (!gelf_getphdr(elf->e, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset ||
+		    ph.p_filesz > ph.p_memsz) {
+			err = lp_fail(ctx, -ENOEXEC,
+				      "%s: segment %zu lies outside the file", name, i);
+			goto fail;
+		}
+		s = &elf->segs[elf->nsegs++];
+		s->vaddr = ph.p_vaddr;
+		s->memsz = ph.p_memsz;
+		s->offset = ph.p_offset;
+		s->filesz = ph.p_filesz;
+		s->flags = ph.p_flags;
+	}
+	elf->symtab = find_scn_type(elf->e, SHT_SYMTAB);
+	elf->dynsym = find_scn_type(elf->e, SHT_DYNSYM);
+	elf->versym = find_scn_type(elf->e, SHT_GNU_versym);
+	*out = elf;
+	return 0;
+fail:
+	lp_elf_close(elf);
+	return err;
+}
+
+int lp_elf_open(struct lp_ctx *ctx, const char *path, struct lp_elf **out)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	size_t got = 0;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		return lp_fail(ctx, err, "cannot open %s: %s", path, strerror(-err));
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
+	    (unsigned long long)st.st_size > LP_MAX_ELF_SIZE) {
+		close(fd);
+		return lp_fail(ctx, -ENOEXEC, "%s: not a regular file of sane size", path);
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n <= 0) {
+			err = n < 0 ? -errno : -EIO;
+			close(fd);
+			free(buf);
+			return lp_fail(ctx, err, "cannot read %s", path);
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	err = lp_elf_open_mem(ctx, buf, got, path, out);
+	free(buf);
+	return err;
+}
+
+void lp_elf_close(struct lp_elf *elf)
+{
+	if (!elf)
+		return;
+	if (elf->e)
+		elf_end(elf->e);
+	free(elf->segs);
+	free(elf->image);
+	free(elf->name);
+	free(elf);
+}
+
+const char *lp_elf_name(const struct lp_elf *elf)
+{
+	return elf->name;
+}
+
+bool lp_elf_is_x86_64(const struct lp_elf *elf)
+{
+	return elf->ehdr.e_ident[EI_CLASS] == ELFCLASS64 &&
+	       elf->ehdr.e_ident[EI_DATA] == ELFDATA2LSB &&
+	       elf->ehdr.e_machine == EM_X86_64;
+}
+
+bool lp_elf_is_dyn(const struct lp_elf *elf)
+{
+	return elf->ehdr.e_type == ET_DYN;
+}
+
+const uint8_t *lp_elf_image(const struct lp_elf *elf, size_t *size)
+{
+	*size = elf->size;
+	return elf->image;
+}
+
+size_t lp_elf_segments(const struct lp_elf *elf, const struct lp_segment **segs)
+{
+	*segs = elf->segs;
+	return elf->nsegs;
+}
+
+uint64_t lp_elf_min_vaddr(const struct lp_elf *elf)
+{
+	uint64_t lo = UINT64_MAX;
+	size_t i;
+
+	for (i = 0; i < elf->nsegs; i++)
+		if (elf->segs[i].vaddr < lo)
+			lo = elf->segs[i].vaddr;
+	return lo == UINT64_MAX ? 0 : lo & ~0xfffULL;
+}
+
+void lp_elf_text_range(const struct lp_elf *elf, uint64_t *lo, uint64_t *hi)
+{
+	size_t i;
+
+	*lo = UINT64_MAX;
+	*hi = 0;
+	for (i = 0; i < elf->nsegs; i++) {
+		const struct lp_segment *s = &elf->segs[i];
+
+		if (!(s->flags & PF_X))
+			continue;
+		if (s->vaddr < *lo)
+			*lo = s->vaddr;
+		if (s->vaddr + s->memsz > *hi)
+			*hi = s->vaddr + s->memsz;
+	}
+	if (*lo == UINT64_MAX)
+		*lo = 0;
+}
+
+int lp_elf_read(const struct lp_elf *elf, uint64_t vaddr, void *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < elf->nsegs; i++) {
+		const struct lp_segment *s = &elf->segs[i];
+
+		if (vaddr >= s->vaddr && vaddr - s->vaddr <= s->filesz &&
+		    len <= s->filesz - (vaddr - s->vaddr)) {
+			memcpy(buf, elf->image + s->offset + (vaddr - s->vaddr), len);
+			return 0;
+		}
+	}
+	return -EFAULT;
+}
+
+const void *lp_elf_section(const struct lp_elf *elf, const char *name,
+			   size_t *size, uint64_t *addr, uint64_t *offset)
+{
+	Elf_Scn *scn = find_scn_name(elf, name);
+	GElf_Shdr sh;
+
+	if (!scn || !gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+	    sh.sh_offset > elf->size || sh.sh_size > elf->size - sh.sh_offset)
+		return NULL;
+	if (size)
+		*size = sh.sh_size;
+	if (addr)
+		*addr = sh.sh_addr;
+	if (offset)
+		*offset = sh.sh_offset;
+	return elf->image + sh.sh_offset;
+}
+
+/* The build-id note, from the section or from a PT_NOTE segment. */
+int lp_elf_build_id(const struct lp_elf *elf, char *buf, size_t len)
+{
+	size_t nph, i;
+
+	if (elf_getphdrnum(elf->e, &nph))
+		nph = 0;
+	for (i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+		Elf_Data *d;
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+
+		if (!gelf_getphdr(elf->e, (int)i, &ph) || ph.p_type != PT_NOTE)
+			continue;
+		if (ph.p_offset > elf->size || ph.p_filesz > elf->size - ph.p_offset)
+			continue;
+		d = elf_getdata_rawchunk(elf->e, (int64_t)ph.p_offset, ph.p_filesz,
+					 ELF_T_NHDR);
+		if (!d)
+			continue;
+		while ((off = gelf_getnote(d, off, &nh, &name_off, &desc_off)) > 0) {
+			const uint8_t *desc = (const uint8_t *)d->d_buf + desc_off;
+			size_t j;
+
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_namesz != 4 ||
+			    memcmp((const char *)d->d_buf + name_off, "GNU", 4))
+				continue;
+			if (!nh.n_descsz || len < nh.n_descsz * 2 + 1)
+				return -ERANGE;
+			for (j = 0; j < nh.n_descsz; j++)
+				snprintf(buf + 2 * j, 3, "%02x", desc[j]);
+			return 0;
+		}
+	}
+	return -LP_ENOBUILDID;
+}
+
+const char *lp_elf_soname(const struct lp_elf *elf)
+{
+	Elf_Scn *scn = find_scn_type(elf->e, SHT_DYNAMIC);
+	Elf_Data *d;
+	GElf_Shdr sh;
+	size_t i;
+
+	if (!scn || !gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)))
+		return NULL;
+	for (i = 0; sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
+		GElf_Dyn dyn;
+
+		if (!gelf_getdyn(d, (int)i, &dyn))
+			break;
+		if (dyn.d_tag == DT_SONAME)
+			return elf_strptr(elf->e, sh.sh_link, dyn.d_un.d_val);
+	}
+	return NULL;
+}
+
+/*
+ * Look for @name in one symbol table.  mode 0: global or weak only;
+ * mode 1: local only.  Returns the number of matches (the first in *out).
+ */
+static int scan_symtab(const struct lp_elf *elf, Elf_Scn *scn, const char *name,
+		       int mode, bool default_version_only, struct lp_sym *out)
+{
+	Elf_Data *d, *vd = NULL;
+	GElf_Shdr sh;
+	size_t i, n;
+	int found = 0;
+
+	if (!scn || !gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) ||
+	    !sh.sh_entsize)
+		return 0;
+	if (default_version_only && elf->versym)
+		vd = elf_getdata(elf->versym, NULL);
+	n = sh.sh_size / sh.sh_entsize;
+	for (i = 1; i < n; i++) {
+		GElf_Sym sym;
+		const char *sn;
+		int bind;
+
+		if (!gelf_getsym(d, (int)i, &sym) || sym.st_shndx == SHN_UNDEF)
+			continue;
+		bind = GELF_ST_BIND(sym.st_info);
+		if (mode == 0 && bind != STB_GLOBAL && bind != STB_WEAK &&
+		    bind != STB_GNU_UNIQUE)
+			continue;
+		if (mode == 1 && bind != STB_LOCAL)
+			continue;
+		if (GELF_ST_TYPE(sym.st_info) == STT_SECTION ||
+		    GELF_ST_TYPE(sym.st_info) == STT_FILE)
+			continue;
+		sn = elf_strptr(elf->e, sh.sh_link, sym.st_name);
+		if (!sn || strcmp(sn, name))
+			continue;
+		if (vd && i < vd->d_size / 2) {
+			uint16_t v = ((const uint16_t *)vd->d_buf)[i];
+
+			if (v & 0x8000) /* hidden: not the default version */
+				continue;
+		}
+		if (!found++ && out) {
+			out->name = sn;
+			out->value = sym.st_value;
+			out->size = sym.st_size;
+			out->is_func = GELF_ST_TYPE(sym.st_info) == STT_FUNC ||
+				       GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC;
+			out->is_ifunc = GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC;
+		}
+	}
+	return found;
+}
+
+int lp_elf_find_global(const struct lp_elf *elf, const char *name,
+		       struct lp_sym *out)
+{
+	if (scan_symtab(elf, elf->dynsym, name, 0, true, out) ||
+	    scan_symtab(elf, elf->symtab, name, 0, false, out))
+		return 0;
+	return -LP_ENOSYM;
+}
+
+int lp_elf_find_symbol(const struct lp_elf *elf, const char *name,
+		       struct lp_sym *out)
+{
+	int n;
+
+	if (scan_symtab(elf, elf->symtab, name, 0, false, out))
+		return 0;
+	n = scan_symtab(elf, elf->symtab, name, 1, false, out);
+	if (n == 1)
+		return 0;
+	if (n > 1)
+		return -ENOTUNIQ;
+	if (scan_symtab(elf, elf->dynsym, name, 0, true, out))
+		return 0;
+	return -LP_ENOSYM;
+}
+
+int lp_elf_pad_listed(const struct lp_elf *elf, uint64_t pad_vaddr)
+{
+	size_t size, i;
+	const uint8_t *p = lp_elf_section(elf, "__patchable_function_entries",
+					  &size, NULL, NULL);
+
+	if (!p)
+		return -ENOENT;
+	for (i = 0; i + 8 <= size; i += 8) {
+		uint64_t v;
+
+		memcpy(&v, p + i, 8);
+		if (v == pad_vaddr)
+			return 1;
+	}
+	return 0;
+}
+
+int lp_elf_eh_frame_hdr(const struct lp_elf *elf, struct lp_eh_frame_hdr *out)
+{
+	size_t nph, i;
+	uint8_t h[12];
+	uint32_t count;
+
+	if (elf_getphdrnum(elf->e, &nph))
+		return -ENOENT;
+	for (i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf->e, (int)i, &ph) || ph.p_type != PT_GNU_EH_FRAME)
+			continue;
+		if (lp_elf_read(elf, ph.p_vaddr, h, sizeof(h)))
+			return -EFAULT;
+		/* version 1; fde_count as udata4; table as datarel sdata4:
+		 * the only encoding the linkers emit for the search table. */
+		if (h[0] != 1 || h[2] != 0x03 || h[3] != 0x3b)
+			return -ENOTSUP;
+		memcpy(&count, h + 8, 4);
+		out->vaddr = ph.p_vaddr;
+		out->table_vaddr = ph.p_vaddr + 12;
+		out->fde_count = count;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int add_relocs(const struct lp_elf *elf, Elf_Scn *scn,
+		      struct lp_reloc **out, size_t *n, size_t *cap)
+{
+	GElf_Shdr sh;
+	Elf_Data *d, *symd;
+	Elf_Scn *symscn;
+	GElf_Shdr symsh;
+	size_t i, cnt;
+
+	if (!gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) ||
+	    !sh.sh_entsize)
+		return -EINVAL;
+	symscn = elf_getscn(elf->e, sh.sh_link);
+	if (!symscn || !gelf_getshdr(symscn, &symsh) ||
+	    !(symd = elf_getdata(symscn, NULL)))
+		return -EINVAL;
+	cnt = sh.sh_size / sh.sh_entsize;
+	for (i = 0; i < cnt; i++) {
+		GElf_Rela ra;
+		struct lp_reloc *r;
+		size_t symi;
+
+		if (!gelf_getrela(d, (int)i, &ra))
+			return -EINVAL;
+		if (*n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 64;
+			struct lp_reloc *nr = realloc(*out, nc * sizeof(**out));
+
+			if (!nr)
+				return -ENOMEM;
+			*out = nr;
+			*cap = nc;
+		}
+		r = &(*out)[(*n)++];
+		memset(r, 0, sizeof(*r));
+		r->offset = ra.r_offset;
+		r->type = (uint32_t)GELF_R_TYPE(ra.r_info);
+		r->addend = ra.r_addend;
+		symi = GELF_R_SYM(ra.r_info);
+		if (symi) {
+			GElf_Sym sym;
+
+			if (!gelf_getsym(symd, (int)symi, &sym))
+				return -EINVAL;
+			r->sym = elf_strptr(elf->e, symsh.sh_link, sym.st_name);
+			if (!r->sym)
+				return -EINVAL;
+			r->sym_defined = sym.st_shndx != SHN_UNDEF;
+			r->sym_value = sym.st_value;
+			r->sym_weak = GELF_ST_BIND(sym.st_info) == STB_WEAK;
+		}
+	}
+	return 0;
+}
+
+int lp_elf_dyn_relocs(const struct lp_elf *elf, struct lp_reloc **out, size_t *n)
+{
+	Elf_Scn *scn = NULL;
+	size_t cap = 0;
+	GElf_Shdr sh;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	while ((scn = elf_nextscn(elf->e, scn))) {
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_REL) {
+			err = -ENOTSUP; /* x86-64 uses RELA */
+			goto fail;
+		}
+		if (sh.sh_type != SHT_RELA || !(sh.sh_flags & SHF_ALLOC))
+			continue;
+		err = add_relocs(elf, scn, out, n, &cap);
+		if (err)
+			goto fail;
+	}
+	return 0;
+fail:
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return err;
+}
+
+int lp_check_pad(struct lp_ctx *ctx, const struct lp_elf *elf, const char *name,
+		 uint64_t value, const uint8_t *code, size_t len,
+		 struct lp_entry *entry)
+{
+	const char *why = NULL;
+	int err;
+
+	err = lp_decode_pad(code, len, entry, &why);
+	if (err == -LP_EPATCHED)
+		return lp_fail(ctx, err, "%s is already patched", name);
+	if (err)
+		return lp_fail(ctx, -LP_ENOPAD,
+			       "%s has no patchable pad (%s): build it with -fpatchable-function-entry=16,14",
+			       name, why);
+	/* Alignment NOPs can look like a pad: where the compiler left its
+	 * list of pads, the function must be on it. */
+	if (lp_elf_pad_listed(elf, value - LP_PAD_LEN) == 0)
+		return lp_fail(ctx, -LP_ENOPAD,
+			       "%s has no patchable pad (not in __patchable_function_entries): build it with -fpatchable-function-entry=16,14",
+			       name);
+	return 0;
+}
+
+int lp_elf_file_build_id(struct lp_ctx *ctx, const char *path, char *buf,
+			 size_t len)
+{
+	struct lp_elf *elf;
+	int err = lp_elf_open(ctx, path, &elf);
+
+	if (err)
+		return err;
+	err = lp_elf_build_id(elf, buf, len);
+	if (err == -LP_ENOBUILDID)
+		lp_fail(ctx, err, "%s has no build-id: link it with -Wl,--build-id", path);
+	lp_elf_close(elf);
+	return err;
+}
+
+int lp_elf_file_check_function(struct lp_ctx *ctx, const char *path,
+			       const char *symbol)
+{
+	struct lp_elf *elf;
+	struct lp_sym sym;
+	struct lp_entry entry;
+	uint8_t code[LP_PAD_LEN + LP_ENDBR_LEN + LP_ENTRY_LEN];
+	int err = lp_elf_open(ctx, path, &elf);
+
+	if (err)
+		return err;
+	err = lp_elf_find_symbol(elf, symbol, &sym);
+	if (err == -ENOTUNIQ) {
+		err = lp_fail(ctx, -LP_ENOSYM, "%s is defined more than once in %s",
+			      symbol, path);
+		goto out;
+	}
+	if (err) {
+		err = lp_fail(ctx, -LP_ENOSYM, "%s: no such symbol in %s", symbol, path);
+		goto out;
+	}
+	if (!sym.is_func || sym.is_ifunc) {
+		err = lp_fail(ctx, -LP_ENOPAD, "%s in %s is not a plain function",
+			      symbol, path);
+		goto out;
+	}
+	if (sym.value < LP_PAD_LEN ||
+	    lp_elf_read(elf, sym.value - LP_PAD_LEN, code, sizeof(code))) {
+		err = lp_fail(ctx, -LP_ENOPAD, "%s: no room for a pad before it", symbol);
+		goto out;
+	}
+	err = lp_check_pad(ctx, elf, symbol, sym.value, code, sizeof(code), &entry);
+out:
+	lp_elf_close(elf);
+	return err;
+}
+
+const char *lp_elf_symbol_at(const struct lp_elf *elf, uint64_t vaddr)
+{
+	Elf_Scn *tabs[2] = { elf->symtab, elf->dynsym };
+	size_t t;
+
+	for (t = 0; t < 2; t++) {
+		Elf_Data *d;
+		GElf_Shdr sh;
+		size_t i;
+
+		if (!tabs[t] || !gelf_getshdr(tabs[t], &sh) ||
+		    !(d = elf_getdata(tabs[t], NULL)) || !sh.sh_entsize)
+			continue;
+		for (i = 1; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+
+			if (gelf_getsym(d, (int)i, &sym) && sym.st_value == vaddr &&
+			    sym.st_shndx != SHN_UNDEF &&
+			    GELF_ST_TYPE(sym.st_info) == STT_FUNC)
+				return elf_strptr(elf->e, sh.sh_link, sym.st_name);
+		}
+	}
+	return NULL;
+}

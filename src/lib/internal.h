@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal interfaces of liblivepatch: one section per source file. */
+#ifndef LP_INTERNAL_H
+#define LP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "livepatch/livepatch.h"
+
+#define LP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define LP_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+/* Pad layout of -fpatchable-function-entry=16,14 (see design notes). */
+#define LP_PAD_LEN 14   /* bytes before the function symbol */
+#define LP_ENTRY_LEN 2  /* NOP bytes at the entry (after endbr64 if any) */
+#define LP_ENDBR_LEN 4
+
+/* ---- log.c ------------------------------------------------------------ */
+
+struct lp_ctx {
+	lp_log_fn log;
+	void *log_user;
+	enum lp_log_level log_level;
+	char err[512];
+};
+
+void lp_log(struct lp_ctx *ctx, enum lp_log_level level, const char *fmt, ...)
+	LP_PRINTF(3, 4);
+#define lp_warn(ctx, ...) lp_log(ctx, LP_LOG_WARN, __VA_ARGS__)
+#define lp_info(ctx, ...) lp_log(ctx, LP_LOG_INFO, __VA_ARGS__)
+#define lp_debug(ctx, ...) lp_log(ctx, LP_LOG_DEBUG, __VA_ARGS__)
+/* Record the one-line detail of a failure and return @code (negative). */
+int lp_fail(struct lp_ctx *ctx, int code, const char *fmt, ...) LP_PRINTF(3, 4);
+double lp_now_ms(void);
+
+/* ---- decode.c (the only user of Zydis) -------------------------------- */
+
+struct lp_entry {
+	unsigned int entry_off; /* offset of the entry NOPs from the symbol: 0, or 4 after endbr64 */
+	unsigned int nop_ends;  /* bitmask of offsets (from the entry NOPs) where a NOP instruction ends */
+};
+
+/*
+ * Verify the bytes around a function: @code holds LP_PAD_LEN bytes before
+ * the function symbol followed by at least LP_ENDBR_LEN + LP_ENTRY_LEN
+ * bytes from it.  Returns 0 when the pad is all NOPs ending exactly at the
+ * symbol and the entry (after an optional endbr64) is NOPs of exactly
+ * LP_ENTRY_LEN bytes; -LP_EPATCHED when the bytes hold our jumps;
+ * -LP_ENOPAD otherwise, with *why saying what was found.
+ */
+int lp_decode_pad(const uint8_t *code, size_t len, struct lp_entry *entry,
+		  const char **why);
+/* The absolute jump written into the pad: ff 25 00000000 <addr64>. */
+void lp_encode_pad_jump(uint8_t out[LP_PAD_LEN], uint64_t target);
+/* The short jump written over the entry NOPs, back to the pad start. */
+void lp_encode_entry_jump(uint8_t out[LP_ENTRY_LEN], unsigned int entry_off);
+/* Length of the instruction at @code, or -1 if it does not decode. */
+int lp_decode_insn_len(const uint8_t *code, size_t len);
+
+/* ---- elf.c (the only user of libelf) ---------------------------------- */
+
+struct lp_elf;
+
+struct lp_sym {
+	const char *name;
+	uint64_t value;   /* link-time address */
+	uint64_t size;
+	bool is_func;
+	bool is_ifunc;  /* STT_GNU_IFUNC: value is the resolver */
+};
+
+struct lp_segment {
+	uint64_t vaddr, memsz, offset, filesz;
+	uint32_t flags; /* PF_R|PF_W|PF_X */
+};
+
+struct lp_eh_frame_hdr {
+	uint64_t vaddr;       /* of .eh_frame_hdr */
+	uint64_t table_vaddr; /* of its binary search table */
+	uint64_t fde_count;
+};
+
+/* Open an ELF file, or an image in memory (copied). */
+int lp_elf_open(struct lp_ctx *ctx, const char *path, struct lp_elf **out);
+int lp_elf_open_mem(struct lp_ctx *ctx, const void *buf, size_t len,
+		    const char *name, struct lp_elf **out);
+void lp_elf_close(struct lp_elf *elf);
+const char *lp_elf_name(const struct lp_elf *elf);
+/* ET_EXEC (fixed address) or ET_DYN (PIE, library); false otherwise */
+bool lp_elf_is_x86_64(const struct lp_elf *elf);
+bool lp_elf_is_dyn(const struct lp_elf *elf);
+/* Hex build-id; -LP_ENOBUILDID if none. */
+int lp_elf_build_id(const struct lp_elf *elf, char *buf, size_t len);
+const char *lp_elf_soname(const struct lp_elf *elf);
+/* PT_LOAD segments, in file order. */
+size_t lp_elf_segments(const struct lp_elf *elf, const struct lp_segment **segs);
+/* Lowest PT_LOAD vaddr, rounded down to the page. */
+uint64_t lp_elf_min_vaddr(const struct lp_elf *elf);
+/*
+ * Find a defined symbol: .symtab first (global, then local when it is the
+ * only one of that name), then .dynsym (the default version).
+ * 0, or -LP_ENOSYM.
+ */
+int lp_elf_find_symbol(const struct lp_elf *elf, const char *name,
+		       struct lp_sym *out);
+/* Global symbols only (.dynsym, default version; then global .symtab). */
+int lp_elf_find_global(const struct lp_elf *elf, const char *name,
+		       struct lp_sym *out);
+/* Copy file bytes backing [vaddr, vaddr+len); -EFAULT if not all backed. */
+int lp_elf_read(const struct lp_elf *elf, uint64_t vaddr, void *buf, size_t len);
+/*
+ * Is @pad_vaddr listed in __patchable_function_entries?  1 yes, 0 no,
+ * -ENOENT if the file has no such section (then the bytes decide).
+ */
+int lp_elf_pad_listed(const struct lp_elf *elf, uint64_t pad_vaddr);
+int lp_elf_eh_frame_hdr(const struct lp_elf *elf, struct lp_eh_frame_hdr *out);
+/* Address range of the executable PT_LOAD segments. */
+void lp_elf_text_range(const struct lp_elf *elf, uint64_t *lo, uint64_t *hi);
+
+/* Section contents by name (NULL if absent); *addr gets sh_addr. */
+const void *lp_elf_section(const struct lp_elf *elf, const char *name,
+			   size_t *size, uint64_t *addr, uint64_t *offset);
+/* Name of the function symbol at @vaddr, or NULL. */
+const char *lp_elf_symbol_at(const struct lp_elf *elf, uint64_t vaddr);
+/* Raw image as opened. */
+const uint8_t *lp_elf_image(const struct lp_elf *elf, size_t *size);
+
+/* Dynamic relocations of a shared object (patches). */
+struct lp_reloc {
+	uint64_t offset; /* vaddr patched */
+	uint32_t type;   /* R_X86_64_* */
+	int64_t addend;
+	const char *sym; /* NULL for none */
+	uint64_t sym_value; /* defined symbol's value, 0 if undefined */
+	bool sym_defined;
+	bool sym_weak;
+};
+int lp_elf_dyn_relocs(const struct lp_elf *elf, struct lp_reloc **out,
+		      size_t *n);
+
+/*
+ * Check that the function at link-time address @value in @elf, whose
+ * bytes are @code (LP_PAD_LEN before it, then the entry), has a pad.
+ * Shared by the file check and the apply.  0, -LP_ENOPAD, -LP_EPATCHED.
+ */
+int lp_check_pad(struct lp_ctx *ctx, const struct lp_elf *elf, const char *name,
+		 uint64_t value, const uint8_t *code, size_t len,
+		 struct lp_entry *entry);
+
+/* ---- proc.c: /proc and memory of the target --------------------------- */
+
+struct lp_module {
+	char *path;          /* as in /proc/PID/maps ("[vdso]" for the vDSO) */
+	uint64_t start, end; /* lowest and highest mapped address */
+	uint64_t bias;       /* runtime address = link-time address + bias */
+	struct lp_elf *elf;
+	char build_id[84];
+	bool exec;           /* has an executable mapping */
+	struct lp_reloc *rels; /* dynamic relocations, read on first use */
+	size_t nrels;
+	bool rels_read;
+	uint64_t eh_hdr;     /* runtime address of .eh_frame_hdr, 0 if none */
+	uint64_t eh_table;   /* runtime address of its search table */
+	uint64_t eh_count;
+	uint64_t text_lo, text_hi; /* runtime range of executable segments */
+};
+
+struct lp_proc {
+	struct lp_ctx *ctx;
+	pid_t pid;
+	int mem_fd;       /* /proc/PID/mem, O_RDWR */
+	struct lp_module *mods;
+	size_t nmods;
+	unsigned long long start_time; /* from /proc/PID/stat: detects PID reuse */
+};
+
+/* Open the process: checks it exists, is x86-64 ELF, maps its modules. */
+int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out);
+void lp_proc_close(struct lp_proc *proc);
+/* Still the same process (not exited, PID not reused)? 0 or -LP_EEXITED. */
+int lp_proc_check_alive(struct lp_proc *proc);
+int lp_proc_read(struct lp_proc *proc, uint64_t addr, void *buf, size_t len);
+int lp_proc_write(struct lp_proc *proc, uint64_t addr, const void *buf,
+		  size_t len);
+struct lp_module *lp_proc_module_at(struct lp_proc *proc, uint64_t addr);
+struct lp_module *lp_proc_module_by_build_id(struct lp_proc *proc,
+					     const char *build_id);
+/* Thread ids of the process; caller frees *tids. */
+int lp_proc_tasks(pid_t pid, pid_t **tids, size_t *n);
+/* Signals pending for a thread or its process and not blocked by it. */
+int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending);
+/* Pid of the process tracing @pid (0 if none). */
+int lp_proc_tracer(pid_t pid, pid_t *tracer);
+/* Resolve a symbol for the patch: target module first, then all modules. */
+int lp_proc_resolve(struct lp_proc *proc, const struct lp_module *first,
+		    const char *name, uint64_t *addr);
+/* Find a "syscall" instruction in executable memory (vDSO first). */
+int lp_proc_find_syscall_insn(struct lp_proc *proc, uint64_t *addr);
+
+/* ---- stop.c: seizing and stopping threads ----------------------------- */
+
+struct lp_thread {
+	pid_t tid;
+	bool seized;
+	bool stopped;
+	bool gone;          /* exited meanwhile */
+	bool group_stop;    /* in a group-stop: must stay stopped */
+	int owed_sig;       /* signal to deliver at detach */
+	bool regs_dirty;    /* regs changed: write back before resume */
+	struct user_regs_struct regs;
+};
+
+struct lp_world {
+	struct lp_proc *proc;
+	struct lp_thread *th;
+	size_t n, cap;
+	double t_first_stop, t_last_resume;
+	size_t released; /* threads resumed by the last release */
+};
+
+/* Seize one thread (not stopped): -ESRCH if gone, -EPERM if not allowed. */
+int lp_thread_seize(struct lp_ctx *ctx, struct lp_thread *t);
+/* Interrupt and wait for a seized thread to stop; records owed signals. */
+int lp_thread_stop(struct lp_ctx *ctx, struct lp_thread *t);
+/* Write back regs if dirty, detach with the owed signal. */
+int lp_thread_release(struct lp_ctx *ctx, struct lp_thread *t);
+
+/* Seize every thread (the target keeps running). */
+int lp_world_seize(struct lp_world *w);
+/* Stop every thread, re-reading the thread list until stable. */
+int lp_world_stop(struct lp_world *w);
+/* Detach every thread; the pause ends here. */
+void lp_world_release(struct lp_world *w);
+void lp_world_free(struct lp_world *w);
+/* Undo an EINTR our interrupt caused in an interruptible system call. */
+void lp_world_fix_eintr(struct lp_world *w);
+
+/* ---- remote.c: system calls in the target ----------------------------- */
+
+/* Run a system call in stopped thread @t; regs are restored after. */
+int lp_remote_syscall(struct lp_proc *proc, struct lp_thread *t,
+		      uint64_t insn, long nr, const uint64_t args[6],
+		      int64_t *ret);
+
+/* ---- unwind.c (the only user of libunwind) ---------------------------- */
+
+struct lp_unwinder;
+
+struct lp_frame {
+	uint64_t pc;
+	uint64_t sp;
+	bool exact;       /* pc is where the thread resumes, not a return address */
+	uint64_t pc_slot; /* where pc is saved (0 = thread registers) */
+};
+
+typedef int (*lp_frame_fn)(void *arg, const struct lp_frame *f, unsigned depth);
+
+int lp_unwinder_new(struct lp_proc *proc, struct lp_unwinder **out);
+void lp_unwinder_free(struct lp_unwinder *u);
+/* Forget memory cached during a stop (call at each new stop). */
+void lp_unwinder_flush(struct lp_unwinder *u);
+/* Walk @t's stack (stopped), calling @fn per frame; stops early if fn != 0.
+ * Returns fn's value, 0 at the end of the stack, or a negative error. */
+int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,
+		     lp_frame_fn fn, void *arg);
+
+/* ---- patch.c: patch files --------------------------------------------- */
+
+#define LP_INFO_SECTION ".livepatch.info"
+#define LP_REPLACE_SECTION ".livepatch.replace"
+#define LP_INFO_MAGIC "LPINFO01"
+#define LP_INFO_SIZE 256
+/* Layout of .livepatch.info (little endian):
+ *   0  magic "LPINFO01"
+ *   8  u32 format version (1)
+ *  12  u32 flags (0)
+ *  16  u64 checksum: FNV-1a 64 of the whole file with these 8 bytes zero
+ *  24  char build_id[80]  hex, NUL padded
+ * 104  char module[152]   file name of the target module, NUL padded */
+#define LP_INFO_OFF_CSUM 16
+#define LP_INFO_OFF_BUILD_ID 24
+#define LP_INFO_OFF_MODULE 104
+
+struct lp_patch_func {
+	char *old_name;
+	char *new_name;      /* symbol of the replacement, if named */
+	uint64_t new_vaddr;  /* in the patch's image */
+};
+
+struct lp_patch {
+	struct lp_elf *elf;
+	char id[17];
+	char build_id[81];
+	char module[153];
+	struct lp_patch_func *funcs;
+	size_t nfuncs;
+};
+
+uint64_t lp_fnv1a64(uint64_t h, const void *buf, size_t len);
+#define LP_FNV_INIT 0xcbf29ce484222325ULL
+
+/* ---- load.c: mapping a patch into the target -------------------------- */
+
+struct lp_load {
+	uint64_t base;   /* runtime address of the patch's vaddr 0 */
+	uint64_t size;   /* bytes reserved */
+	uint64_t *new_addr; /* runtime address of each replacement */
+};
+
+/* Map @patch into the process through borrowed thread @t (stopped). */
+int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
+		  const struct lp_patch *patch, const struct lp_module *target,
+		  struct lp_load *out);
+int lp_unload_patch(struct lp_proc *proc, struct lp_thread *t,
+		    struct lp_load *load);
+void lp_load_free(struct lp_load *load);
+
+#endif /* LP_INTERNAL_H */

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Loading a patch into the target, the target running but for the one
+ * borrowed thread.  The patch image is laid out and relocated here, in the
+ * controller; the target only runs mmap system calls (remote.c).  Each
+ * segment gets its final protection from its mmap (code PROT_READ|
+ * PROT_EXEC, never writable), and its bytes are filled in through
+ * /proc/PID/mem, which writes through read-only private mappings: no
+ * mprotect is needed, so filters that forbid making memory executable
+ * after the fact do not get in the way.
+ */
+#include "config.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "internal.h"
+
+#define PAGE 4096ULL
+#define PAGE_DOWN(x) ((x) & ~(PAGE - 1))
+#define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
+
+static int remote_mmap(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
+		       uint64_t addr, uint64_t len, int prot, int flags,
+		       uint64_t *out)
+{
+	uint64_t args[6] = { addr, len, (uint64_t)prot, (uint64_t)flags,
+			     (uint64_t)-1, 0 };
+	int64_t ret;
+	int err = lp_remote_syscall(proc, t, insn, SYS_mmap, args, &ret);
+
+	if (err)
+		return err;
+	if (ret < 0 && ret > -4096)
+		return (int)ret;
+	*out = (uint64_t)ret;
+	return 0;
+}
+
+static int remote_munmap(struct lp_proc *proc, struct lp_thread *t,
+			 uint64_t insn, uint64_t addr, uint64_t len)
+{
+	uint64_t args[6] = { addr, len, 0, 0, 0, 0 };
+	int64_t ret;
+	int err = lp_remote_syscall(proc, t, insn, SYS_munmap, args, &ret);
+
+	return err ? err : (int)ret;
+}
+
+static int prot_of(uint32_t pflags)
+{
+	return (pflags & PF_R ? PROT_READ : 0) | (pflags & PF_W ? PROT_WRITE : 0) |
+	       (pflags & PF_X ? PROT_EXEC : 0);
+}
+
+/* Relocate the image, laid out at @img for runtime address @bias. */
+static int relocate(struct lp_proc *proc, const struct lp_patch *patch,
+		    const struct lp_module *target, uint8_t *img, uint64_t size,
+		    uint64_t bias)
+{
+	struct lp_reloc *rel;
+	size_t n, i;
+	int err = lp_elf_dyn_relocs(patch->elf, &rel, &n);
+
+	if (err)
+		return lp_fail(proc->ctx, -LP_EBADPATCH, "unreadable relocations in patch");
+	for (i = 0; i < n; i++) {
+		const struct lp_reloc *r = &rel[i];
+		uint64_t s = 0, v;
+
+		if (r->type == R_X86_64_NONE)
+			continue;
+		if (r->offset + 8 > size || r->offset + 8 < r->offset) {
+			err = lp_fail(proc->ctx, -LP_EBADPATCH,
+				      "patch relocation outside its image");
+			goto out;
+		}
+		if (r->sym && r->sym_defined) {
+			s = r->sym_value + bias;
+		} else if (r->sym) {
+			err = lp_proc_resolve(proc, target, r->sym, &s);
+			if (err && !r->sym_weak)
+				goto out;
+			if (err) /* an unresolved weak reference is NULL */
+				s = 0;
+			err = 0;
+			lp_debug(proc->ctx, "patch symbol %s = %#" PRIx64, r->sym, s);
+		}
+		switch (r->type) {
+		case R_X86_64_RELATIVE:
+			v = bias + (uint64_t)r->addend;
+			break;
+		case R_X86_64_64:
+			v = s + (uint64_t)r->addend;
+			break;
+		case R_X86_64_GLOB_DAT:
+		case R_X86_64_JUMP_SLOT:
+			v = s;
+			break;
+		default:
+			err = lp_fail(proc->ctx, -LP_ERELOC,
+				      "patch relocation type %u is not supported", r->type);
+			goto out;
+		}
+		memcpy(img + r->offset, &v, 8);
+	}
+out:
+	free(rel);
+	return err;
+}
+
+int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
+		  const struct lp_patch *patch, const struct lp_module *target,
+		  struct lp_load *out)
+{
+	const struct lp_segment *segs;
+	size_t nsegs = lp_elf_segments(patch->elf, &segs), i, fsize;
+	const uint8_t *file = lp_elf_image(patch->elf, &fsize);
+	uint64_t hi = 0, size, base = 0, insn;
+	uint8_t *img = NULL;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < nsegs; i++) {
+		if (segs[i].vaddr + segs[i].memsz > hi)
+			hi = segs[i].vaddr + segs[i].memsz;
+		/* W and X on one page would make code writable */
+		if ((segs[i].flags & PF_W) && (segs[i].flags & PF_X))
+			return lp_fail(proc->ctx, -LP_EBADPATCH,
+				       "patch has a writable code segment");
+	}
+	for (i = 0; i + 1 < nsegs; i++)
+		if (PAGE_UP(segs[i].vaddr + segs[i].memsz) > PAGE_DOWN(segs[i + 1].vaddr))
+			return lp_fail(proc->ctx, -LP_EBADPATCH,
+				       "patch segments share a page: link it with -z separate-code");
+	size = PAGE_UP(hi);
+	if (!nsegs || size > (1ULL << 30))
+		return lp_fail(proc->ctx, -LP_EBADPATCH, "patch has no sane segments");
+	img = calloc(1, size);
+	out->new_addr = calloc(patch->nfuncs, sizeof(*out->new_addr));
+	if (!img || !out->new_addr) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (i = 0; i < nsegs; i++)
+		memcpy(img + segs[i].vaddr, file + segs[i].offset, segs[i].filesz);
+
+	err = lp_proc_find_syscall_insn(proc, &insn);
+	if (err)
+		goto fail;
+	/* Reserve the whole span first, so that the segments land at the
+	 * distances the patch was linked for. */
+	err = remote_mmap(proc, t, insn, 0, size, PROT_NONE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, &base);
+	if (err) {
+		err = lp_fail(proc->ctx, err, "mmap in process %d failed: %s", proc->pid,
+			      strerror(-err));
+		goto fail;
+	}
+	out->base = base;
+	out->size = size;
+	err = relocate(proc, patch, target, img, size, base);
+	if (err)
+		goto fail_unmap;
+	for (i = 0; i < nsegs; i++) {
+		uint64_t s = PAGE_DOWN(segs[i].vaddr), e = PAGE_UP(segs[i].vaddr + segs[i].memsz);
+		uint64_t got;
+
+		err = remote_mmap(proc, t, insn, base + s, e - s, prot_of(segs[i].flags),
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, &got);
+		if (!err && got != base + s)
+			err = -EFAULT;
+		if (err) {
+			err = lp_fail(proc->ctx, err, "mapping the patch in process %d failed: %s",
+				      proc->pid, strerror(-err));
+			goto fail_unmap;
+		}
+		err = lp_proc_write(proc, base + s, img + s, e - s);
+		if (err) {
+			err = lp_fail(proc->ctx, err, "writing the patch into process %d failed: %s",
+				      proc->pid, strerror(-err));
+			goto fail_unmap;
+		}
+	}
+	for (i = 0; i < patch->nfuncs; i++)
+		out->new_addr[i] = base + patch->funcs[i].new_vaddr;
+	lp_info(proc->ctx, "patch mapped at %#" PRIx64 " (%" PRIu64 " bytes)", base, size);
+	free(img);
+	return 0;
+
+fail_unmap:
+	remote_munmap(proc, t, insn, base, size);
+fail:
+	free(img);
+	lp_load_free(out);
+	return err;
+}
+
+int lp_unload_patch(struct lp_proc *proc, struct lp_thread *t,
+		    struct lp_load *load)
+{
+	uint64_t insn;
+	int err;
+
+	if (!load->size)
+		return 0;
+	err = lp_proc_find_syscall_insn(proc, &insn);
+	if (!err)
+		err = remote_munmap(proc, t, insn, load->base, load->size);
+	if (!err)
+		load->size = 0;
+	return err;
+}
+
+void lp_load_free(struct lp_load *load)
+{
+	free(load->new_addr);
+	load->new_addr = NULL;
+}

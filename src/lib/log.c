@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Context, logging and error texts.  The library never prints: messages
+ * go to the caller's callback, and the detail of the last failure is kept
+ * in the context for the caller to show as one line. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+int lp_ctx_new(struct lp_ctx **out)
+{
+	struct lp_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (!ctx)
+		return -ENOMEM;
+	ctx->log_level = LP_LOG_WARN;
+	*out = ctx;
+	return 0;
+}
+
+void lp_ctx_free(struct lp_ctx *ctx)
+{
+	free(ctx);
+}
+
+void lp_ctx_set_log(struct lp_ctx *ctx, lp_log_fn fn, void *user,
+		    enum lp_log_level max_level)
+{
+	ctx->log = fn;
+	ctx->log_user = user;
+	ctx->log_level = max_level;
+}
+
+const char *lp_ctx_errmsg(const struct lp_ctx *ctx)
+{
+	return ctx->err;
+}
+
+static void vlog(struct lp_ctx *ctx, enum lp_log_level level, const char *fmt,
+		 va_list ap)
+{
+	char buf[1024];
+
+	if (!ctx || !ctx->log || level > ctx->log_level)
+		return;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	ctx->log(level, buf, ctx->log_user);
+}
+
+void lp_log(struct lp_ctx *ctx, enum lp_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(ctx, level, fmt, ap);
+	va_end(ap);
+}
+
+int lp_fail(struct lp_ctx *ctx, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx->err, sizeof(ctx->err), fmt, ap);
+	va_end(ap);
+	lp_log(ctx, LP_LOG_DEBUG, "error: %s", ctx->err);
+	return code;
+}
+
+double lp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static const char *const lp_errors[] = {
+	[LP_EBADPATCH - LP_ERRNO_BASE] = "not a valid patch file",
+	[LP_EBUILDID - LP_ERRNO_BASE] = "build-id mismatch",
+	[LP_ENOSYM - LP_ERRNO_BASE] = "symbol not found",
+	[LP_ENOPAD - LP_ERRNO_BASE] = "function is not patchable",
+	[LP_EUNSAFE - LP_ERRNO_BASE] = "no safe point before the timeout",
+	[LP_EARCH - LP_ERRNO_BASE] = "not an x86-64 ELF process",
+	[LP_EPATCHED - LP_ERRNO_BASE] = "function is already patched",
+	[LP_EEXITED - LP_ERRNO_BASE] = "target exited",
+	[LP_ERELOC - LP_ERRNO_BASE] = "unsupported relocation in patch",
+	[LP_ENOBUILDID - LP_ERRNO_BASE] = "ELF file has no build-id",
+	[LP_ETRACED - LP_ERRNO_BASE] = "target is traced by another process",
+};
+
+const char *lp_strerror(int err)
+{
+	if (err < 0)
+		err = -err;
+	if (err > LP_ERRNO_BASE && err < LP_EMAX &&
+	    lp_errors[err - LP_ERRNO_BASE])
+		return lp_errors[err - LP_ERRNO_BASE];
+	return strerror(err);
+}

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Patch files.  A patch is a shared object built by livepatch-build with
+ * two extra sections: .livepatch.info (target build-id and module name,
+ * and a checksum of the whole file) and .livepatch.replace (one
+ * struct livepatch_replace per replaced function, see patch.h).  A patch
+ * is plain ELF, so readelf and objdump work on it; the checksum catches a
+ * truncated or damaged file before anything touches the target.
+ * Covered by tests/unit/test_patch.c.
+ */
+#include "config.h"
+
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+uint64_t lp_fnv1a64(uint64_t h, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* Checksum of an image with the checksum field (at @field) taken as zero. */
+static uint64_t image_checksum(const uint8_t *img, size_t size, size_t field)
+{
+	static const uint8_t zero[8];
+	uint64_t h = LP_FNV_INIT;
+
+	h = lp_fnv1a64(h, img, field);
+	h = lp_fnv1a64(h, zero, 8);
+	return lp_fnv1a64(h, img + field + 8, size - field - 8);
+}
+
+/* Locate .livepatch.info; its file offset in *off. */
+static int find_info(struct lp_ctx *ctx, const struct lp_elf *elf,
+		     const char *path, const uint8_t **info, uint64_t *off)
+{
+	size_t size;
+
+	*info = lp_elf_section(elf, LP_INFO_SECTION, &size, NULL, off);
+	if (!*info || size < LP_INFO_SIZE || memcmp(*info, LP_INFO_MAGIC, 8))
+		return lp_fail(ctx, -LP_EBADPATCH,
+			       "%s is not a patch file (no %s section): build patches with livepatch-build",
+			       path, LP_INFO_SECTION);
+	return 0;
+}
+
+/* Value stored at link-time address @slot once relocated (base 0). */
+static int slot_value(const struct lp_elf *elf, const struct lp_reloc *rel,
+		      size_t nrel, uint64_t slot, uint64_t *val)
+{
+	size_t i;
+
+	for (i = 0; i < nrel; i++) {
+		if (rel[i].offset != slot)
+			continue;
+		if (rel[i].type == R_X86_64_RELATIVE) {
+			*val = (uint64_t)rel[i].addend;
+			return 0;
+		}
+		if (rel[i].type == R_X86_64_64 && rel[i].sym_defined) {
+			*val = rel[i].sym_value + (uint64_t)rel[i].addend;
+			return 0;
+		}
+		return -EINVAL;
+	}
+	return lp_elf_read(elf, slot, val, 8);
+}
+
+static int read_string(const struct lp_elf *elf, uint64_t vaddr, char **out)
+{
+	char buf[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(buf); i++) {
+		if (lp_elf_read(elf, vaddr + i, &buf[i], 1))
+			return -EINVAL;
+		if (!buf[i])
+			break;
+	}
+	if (i == 0 || i == sizeof(buf))
+		return -EINVAL;
+	*out = strdup(buf);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int read_funcs(struct lp_ctx *ctx, struct lp_patch *p, const char *path)
+{
+	struct lp_reloc *rel = NULL;
+	size_t nrel = 0, size, i;
+	uint64_t addr;
+	int err;
+
+	if (!lp_elf_section(p->elf, LP_REPLACE_SECTION, &size, &addr, NULL) ||
+	    !size || size % 16)
+		return lp_fail(ctx, -LP_EBADPATCH,
+			       "%s replaces no function (no LIVEPATCH_REPLACE line)", path);
+	err = lp_elf_dyn_relocs(p->elf, &rel, &nrel);
+	if (err)
+		return lp_fail(ctx, -LP_EBADPATCH, "%s: unreadable relocations", path);
+	/* Refuse what the loader (load.c) cannot do, before any target sees it. */
+	for (i = 0; i < nrel; i++) {
+		const char *what = NULL;
+
+		switch (rel[i].type) {
+		case R_X86_64_NONE: case R_X86_64_64: case R_X86_64_RELATIVE:
+		case R_X86_64_GLOB_DAT: case R_X86_64_JUMP_SLOT:
+			break;
+		case R_X86_64_DTPMOD64: case R_X86_64_DTPOFF64: case R_X86_64_TPOFF64:
+			what = "thread-local storage";
+			break;
+		case R_X86_64_IRELATIVE:
+			what = "an ifunc";
+			break;
+		default:
+			what = "an unsupported relocation";
+		}
+		if (what) {
+			err = lp_fail(ctx, -LP_ERELOC, "%s uses %s (type %u%s%s), which a patch cannot",
+				      path, what, rel[i].type, rel[i].sym ? ", symbol " : "",
+				      rel[i].sym ? rel[i].sym : "");
+			free(rel);
+			return err;
+		}
+	}
+	p->nfuncs = size / 16;
+	p->funcs = calloc(p->nfuncs, sizeof(*p->funcs));
+	if (!p->funcs) {
+		free(rel);
+		return -ENOMEM;
+	}
+	for (i = 0; i < p->nfuncs; i++) {
+		struct lp_patch_func *f = &p->funcs[i];
+		uint64_t name_va;
+		const char *n;
+
+		if (slot_value(p->elf, rel, nrel, addr + 16 * i, &name_va) ||
+		    slot_value(p->elf, rel, nrel, addr + 16 * i + 8, &f->new_vaddr) ||
+		    read_string(p->elf, name_va, &f->old_name)) {
+			free(rel);
+			return lp_fail(ctx, -LP_EBADPATCH,
+				       "%s: replace entry %zu is corrupt", path, i);
+		}
+		n = lp_elf_symbol_at(p->elf, f->new_vaddr);
+		f->new_name = strdup(n ? n : "?");
+		if (!f->new_name) {
+			free(rel);
+			return -ENOMEM;
+		}
+	}
+	free(rel);
+	return 0;
+}
+
+int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out)
+{
+	struct lp_patch *p;
+	const uint8_t *info, *img;
+	uint64_t off, stored;
+	size_t size;
+	int err;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	err = lp_elf_open(ctx, path, &p->elf);
+	if (err == -ENOENT) {
+		err = lp_fail(ctx, -ENOENT, "patch file %s does not exist", path);
+		goto fail;
+	}
+	if (err) {
+		err = lp_fail(ctx, err == -ENOMEM ? err : -LP_EBADPATCH,
+			      "%s is not a patch file (%s)", path,
+			      err == -ENOEXEC ? "not ELF" : lp_strerror(err));
+		goto fail;
+	}
+	if (!lp_elf_is_x86_64(p->elf) || !lp_elf_is_dyn(p->elf)) {
+		err = lp_fail(ctx, -LP_EBADPATCH,
+			      "%s is not a patch file (not an x86-64 shared object)", path);
+		goto fail;
+	}
+	err = find_info(ctx, p->elf, path, &info, &off);
+	if (err)
+		goto fail;
+	img = lp_elf_image(p->elf, &size);
+	memcpy(&stored, info + LP_INFO_OFF_CSUM, 8);
+	if (image_checksum(img, size, off + LP_INFO_OFF_CSUM) != stored) {
+		err = lp_fail(ctx, -LP_EBADPATCH,
+			      "%s is corrupt (checksum mismatch): rebuild it with livepatch-build",
+			      path);
+		goto fail;
+	}
+	snprintf(p->id, sizeof(p->id), "%016llx", (unsigned long long)stored);
+	memcpy(p->build_id, info + LP_INFO_OFF_BUILD_ID, sizeof(p->build_id) - 1);
+	memcpy(p->module, info + LP_INFO_OFF_MODULE, sizeof(p->module) - 1);
+	if (!p->build_id[0] || strspn(p->build_id, "0123456789abcdef") !=
+				       strlen(p->build_id)) {
+		err = lp_fail(ctx, -LP_EBADPATCH, "%s: bad target build-id", path);
+		goto fail;
+	}
+	err = read_funcs(ctx, p, path);
+	if (err)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	lp_patch_close(p);
+	return err;
+}
+
+void lp_patch_close(struct lp_patch *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nfuncs; i++) {
+		free(p->funcs[i].old_name);
+		free(p->funcs[i].new_name);
+	}
+	free(p->funcs);
+	lp_elf_close(p->elf);
+	free(p);
+}
+
+const char *lp_patch_id(const struct lp_patch *p) { return p->id; }
+const char *lp_patch_target_build_id(const struct lp_patch *p) { return p->build_id; }
+const char *lp_patch_target_name(const struct lp_patch *p) { return p->module; }
+size_t lp_patch_nfuncs(const struct lp_patch *p) { return p->nfuncs; }
+
+const char *lp_patch_func_old(const struct lp_patch *p, size_t i)
+{
+	return i < p->nfuncs ? p->funcs[i].old_name : NULL;
+}
+
+const char *lp_patch_func_new(const struct lp_patch *p, size_t i)
+{
+	return i < p->nfuncs ? p->funcs[i].new_name : NULL;
+}
+
+int lp_patch_seal(struct lp_ctx *ctx, const char *path)
+{
+	struct lp_elf *elf = NULL;
+	const uint8_t *info, *img;
+	uint64_t off, sum;
+	size_t size;
+	int fd = -1, err;
+
+	err = lp_elf_open(ctx, path, &elf);
+	if (err)
+		return err;
+	err = find_info(ctx, elf, path, &info, &off);
+	if (err)
+		goto out;
+	img = lp_elf_image(elf, &size);
+	sum = image_checksum(img, size, off + LP_INFO_OFF_CSUM);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || pwrite(fd, &sum, 8, (off_t)(off + LP_INFO_OFF_CSUM)) != 8) {
+		err = lp_fail(ctx, -errno, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fsync(fd)) {
+		err = lp_fail(ctx, -errno, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	lp_elf_close(elf);
+	return err;
+}

@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The target process as /proc shows it: its modules (with their ELF files,
+ * load bias, build-ids and unwind tables), its threads, its memory, and
+ * the symbols a patch needs.  All of this is read before the world stops.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Read a small /proc file into buf (NUL-terminated). */
+static int read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* "Key:\tvalue" from /proc/PID[/task/TID]/status. */
+static int status_field(pid_t pid, pid_t tid, const char *key, char *val,
+			size_t len)
+{
+	char path[64], buf[4096], *p;
+	size_t klen = strlen(key);
+	int err;
+
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	err = read_small(path, buf, sizeof(buf));
+	if (err)
+		return err;
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, key, klen) && p[klen] == ':') {
+			char *v = p + klen + 1, *e;
+
+			v += strspn(v, " \t");
+			e = strchr(v, '\n');
+			snprintf(val, len, "%.*s", e ? (int)(e - v) : (int)strlen(v), v);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int lp_proc_tracer(pid_t pid, pid_t *tracer)
+{
+	char v[32];
+	int err = status_field(pid, 0, "TracerPid", v, sizeof(v));
+
+	if (err)
+		return err;
+	*tracer = (pid_t)atoi(v);
+	return 0;
+}
+
+int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending)
+{
+	char v[3][32];
+	unsigned long long pnd, shd, blk;
+
+	if (status_field(pid, tid, "SigPnd", v[0], sizeof(v[0])) ||
+	    status_field(pid, tid, "ShdPnd", v[1], sizeof(v[1])) ||
+	    status_field(pid, tid, "SigBlk", v[2], sizeof(v[2])))
+		return -ESRCH;
+	pnd = strtoull(v[0], NULL, 16);
+	shd = strtoull(v[1], NULL, 16);
+	blk = strtoull(v[2], NULL, 16);
+	*pending = ((pnd | shd) & ~blk) != 0;
+	return 0;
+}
+
+static int start_time(pid_t pid, unsigned long long *out)
+{
+	char path[64], buf[4096], *p;
+	int i, err;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	err = read_small(path, buf, sizeof(buf));
+	if (err)
+		return err;
+	/* comm may hold spaces and parentheses: count fields after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	for (i = 2; i < 22 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		return -EINVAL;
+	*out = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+int lp_proc_tasks(pid_t pid, pid_t **tids, size_t *n)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	size_t cap = 64;
+	pid_t *v;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? -ESRCH : -errno;
+	v = malloc(cap * sizeof(*v));
+	*n = 0;
+	while (v && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (*n == cap) {
+			pid_t *nv = realloc(v, 2 * cap * sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				v = NULL;
+				break;
+			}
+			v = nv;
+			cap *= 2;
+		}
+		v[(*n)++] = (pid_t)atoi(de->d_name);
+	}
+	closedir(d);
+	if (!v)
+		return -ENOMEM;
+	*tids = v;
+	return 0;
+}
+
+int lp_proc_read(struct lp_proc *proc, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = pread(proc->mem_fd, buf, len, (off_t)addr);
+
+	if (n == (ssize_t)len)
+		return 0;
+	return n < 0 ? -errno : -EFAULT;
+}
+
+int lp_proc_write(struct lp_proc *proc, uint64_t addr, const void *buf,
+		  size_t len)
+{
+	ssize_t n = pwrite(proc->mem_fd, buf, len, (off_t)addr);
+
+	if (n == (ssize_t)len)
+		return 0;
+	return n < 0 ? -errno : -EFAULT;
+}
+
+int lp_proc_check_alive(struct lp_proc *proc)
+{
+	unsigned long long st;
+
+	if (start_time(proc->pid, &st) || st != proc->start_time)
+		return lp_fail(proc->ctx, -LP_EEXITED, "process %d exited", proc->pid);
+	return 0;
+}
+
+struct lp_module *lp_proc_module_at(struct lp_proc *proc, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < proc->nmods; i++)
+		if (addr >= proc->mods[i].start && addr < proc->mods[i].end)
+			return &proc->mods[i];
+	return NULL;
+}
+
+struct lp_module *lp_proc_module_by_build_id(struct lp_proc *proc,
+					     const char *build_id)
+{
+	size_t i;
+
+	for (i = 0; i < proc->nmods; i++)
+		if (!strcmp(proc->mods[i].build_id, build_id))
+			return &proc->mods[i];
+	return NULL;
+}
+
+static struct lp_module *module_get(struct lp_proc *proc, const char *path)
+{
+	struct lp_module *m;
+	size_t i;
+
+	for (i = 0; i < proc->nmods; i++)
+		if (!strcmp(proc->mods[i].path, path))
+			return &proc->mods[i];
+	m = realloc(proc->mods, (proc->nmods + 1) * sizeof(*m));
+	if (!m)
+		return NULL;
+	proc->mods = m;
+	m = &proc->mods[proc->nmods++];
+	memset(m, 0, sizeof(*m));
+	m->path = strdup(path);
+	m->start = UINT64_MAX;
+	if (!m->path) {
+		proc->nmods--;
+		return NULL;
+	}
+	return m;
+}
+
+/* Open the module's ELF file as the process sees it: through map_files
+ * (works for deleted files), else through the process's root (works
+ * across mount namespaces and chroots). */
+static int module_open_elf(struct lp_proc *proc, struct lp_module *m,
+			   uint64_t map_start, uint64_t map_end)
+{
+	char path[PATH_MAX + 64];
+	int err;
+
+	if (!strcmp(m->path, "[vdso]")) {
+		size_t len = (size_t)(m->end - m->start);
+		uint8_t *buf = malloc(len);
+
+		if (!buf)
+			return -ENOMEM;
+		err = lp_proc_read(proc, m->start, buf, len);
+		if (!err)
+			err = lp_elf_open_mem(proc->ctx, buf, len, "[vdso]", &m->elf);
+		free(buf);
+		return err;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+		 proc->pid, map_start, map_end);
+	if (!lp_elf_open(proc->ctx, path, &m->elf))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", proc->pid, m->path);
+	return lp_elf_open(proc->ctx, path, &m->elf);
+}
+
+static int module_finish(struct lp_proc *proc, struct lp_module *m,
+			 uint64_t base_map)
+{
+	struct lp_eh_frame_hdr eh;
+	uint64_t lo, hi;
+
+	m->bias = lp_elf_is_dyn(m->elf) ? base_map - lp_elf_min_vaddr(m->elf) : 0;
+	if (lp_elf_build_id(m->elf, m->build_id, sizeof(m->build_id)))
+		m->build_id[0] = 0;
+	if (!lp_elf_eh_frame_hdr(m->elf, &eh)) {
+		m->eh_hdr = eh.vaddr + m->bias;
+		m->eh_table = eh.table_vaddr + m->bias;
+		m->eh_count = eh.fde_count;
+	}
+	lp_elf_text_range(m->elf, &lo, &hi);
+	m->text_lo = lo + m->bias;
+	m->text_hi = hi + m->bias;
+	lp_debug(proc->ctx, "module %s bias %#" PRIx64 " build-id %s", m->path,
+		 m->bias, m->build_id[0] ? m->build_id : "-");
+	(void)proc;
+	return 0;
+}
+
+static void module_free(struct lp_module *m)
+{
+	lp_elf_close(m->elf);
+	free(m->rels);
+	free(m->path);
+}
+
+static int read_maps(struct lp_proc *proc)
+{
+	char path[64], line[PATH_MAX + 256];
+	FILE *f;
+	struct {
+		uint64_t first_start, first_end, base;
+	} *info = NULL;
+	size_t i, j;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", proc->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? -ESRCH : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e, off;
+		char perms[8], name[PATH_MAX];
+		struct lp_module *m;
+		int fields;
+
+		name[0] = 0;
+		fields = sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095[^\n]", &s, &e,
+				perms, &off, name);
+		if (fields < 4 || (name[0] != '/' && strcmp(name, "[vdso]")))
+			continue;
+		if (strstr(name, " (deleted)"))
+			*strstr(name, " (deleted)") = 0;
+		m = module_get(proc, name);
+		if (!m) {
+			err = -ENOMEM;
+			break;
+		}
+		if (s < m->start)
+			m->start = s;
+		if (e > m->end)
+			m->end = e;
+		if (perms[2] == 'x')
+			m->exec = true;
+		if (off == 0 && !m->bias) /* bias doubles as "offset-0 mapping seen" */
+			m->bias = s;
+		if (!m->text_lo) { /* first mapping, for map_files */
+			m->text_lo = s;
+			m->text_hi = e;
+		}
+	}
+	fclose(f);
+	if (err)
+		return err;
+	/* Keep the modules that hold code and whose ELF can be read. */
+	for (i = 0, j = 0; i < proc->nmods; i++) {
+		struct lp_module *m = &proc->mods[i];
+		uint64_t base = m->bias, fs = m->text_lo, fe = m->text_hi;
+
+		m->bias = 0;
+		m->text_lo = m->text_hi = 0;
+		if (!m->exec || module_open_elf(proc, m, fs, fe) ||
+		    !lp_elf_is_x86_64(m->elf)) {
+			module_free(m);
+			continue;
+		}
+		module_finish(proc, m, base ? base : m->start);
+		proc->mods[j++] = *m;
+	}
+	proc->nmods = j;
+	free(info);
+	proc->ctx->err[0] = 0; /* files that are not ELF are not errors */
+	return 0;
+}
+
+int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
+{
+	struct lp_proc *proc;
+	char path[64], v[32];
+	struct lp_elf *exe = NULL;
+	int err;
+
+	if (pid <= 0)
+		return lp_fail(ctx, -ESRCH, "no such process: %d", pid);
+	if (status_field(pid, 0, "Tgid", v, sizeof(v)))
+		return lp_fail(ctx, -ESRCH, "no such process: %d", pid);
+	if (atoi(v) != pid)
+		return lp_fail(ctx, -ESRCH,
+			       "%d is a thread of process %s: give the process id", pid, v);
+	proc = calloc(1, sizeof(*proc));
+	if (!proc)
+		return -ENOMEM;
+	proc->ctx = ctx;
+	proc->pid = pid;
+	proc->mem_fd = -1;
+	if (start_time(pid, &proc->start_time)) {
+		err = lp_fail(ctx, -ESRCH, "no such process: %d", pid);
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	err = lp_elf_open(ctx, path, &exe);
+	if (err == -EACCES || err == -EPERM) {
+		err = lp_fail(ctx, -EPERM, "not allowed to trace process %d", pid);
+		goto fail;
+	}
+	if (err == -ENOENT) {
+		err = lp_fail(ctx, -LP_EARCH, "process %d has no executable (a kernel thread?)", pid);
+		goto fail;
+	}
+	if (err || !lp_elf_is_x86_64(exe)) {
+		err = lp_fail(ctx, -LP_EARCH, "process %d is not an x86-64 ELF process", pid);
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	proc->mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (proc->mem_fd < 0) {
+		err = -errno;
+		if (err == -EACCES || err == -EPERM)
+			err = lp_fail(ctx, -EPERM, "not allowed to trace process %d", pid);
+		else
+			err = lp_fail(ctx, err == -ENOENT ? -ESRCH : err,
+				      "cannot open %s: %s", path, strerror(-err));
+		goto fail;
+	}
+	err = read_maps(proc);
+	if (err) {
+		err = lp_fail(ctx, err, "cannot read the mappings of process %d: %s", pid,
+			      lp_strerror(err));
+		goto fail;
+	}
+	lp_elf_close(exe);
+	*out = proc;
+	return 0;
+fail:
+	lp_elf_close(exe);
+	lp_proc_close(proc);
+	return err;
+}
+
+void lp_proc_close(struct lp_proc *proc)
+{
+	size_t i;
+
+	if (!proc)
+		return;
+	for (i = 0; i < proc->nmods; i++)
+		module_free(&proc->mods[i]);
+	free(proc->mods);
+	if (proc->mem_fd >= 0)
+		close(proc->mem_fd);
+	free(proc);
+}
+
+static int module_relocs(struct lp_module *m)
+{
+	if (!m->rels_read) {
+		int err = lp_elf_dyn_relocs(m->elf, &m->rels, &m->nrels);
+
+		if (err)
+			return err;
+		m->rels_read = true;
+	}
+	return 0;
+}
+
+/*
+ * An ifunc's symbol value is its resolver, which must not run in the
+ * target (a stopped thread may hold the locks it needs).  The process has
+ * already run it for itself: take the result from a GOT slot, the
+ * defining module's own IRELATIVE slot first, else any module's slot bound
+ * to the same name.
+ */
+static int resolve_ifunc(struct lp_proc *proc, struct lp_module *def,
+			 const struct lp_sym *sym, uint64_t *addr)
+{
+	uint64_t resolver = sym->value + def->bias, v;
+	size_t i, k;
+
+	if (!module_relocs(def))
+		for (k = 0; k < def->nrels; k++) {
+			const struct lp_reloc *r = &def->rels[k];
+
+			if (r->type == R_X86_64_IRELATIVE &&
+			    (uint64_t)r->addend + def->bias == resolver &&
+			    !lp_proc_read(proc, r->offset + def->bias, &v, 8) &&
+			    v >= def->text_lo && v < def->text_hi && v != resolver) {
+				*addr = v;
+				return 0;
+			}
+		}
+	for (i = 0; i < proc->nmods; i++) {
+		struct lp_module *m = &proc->mods[i];
+
+		if (module_relocs(m))
+			continue;
+		for (k = 0; k < m->nrels; k++) {
+			const struct lp_reloc *r = &m->rels[k];
+
+			if ((r->type == R_X86_64_GLOB_DAT || r->type == R_X86_64_JUMP_SLOT) &&
+			    r->sym && !strcmp(r->sym, sym->name) &&
+			    !lp_proc_read(proc, r->offset + m->bias, &v, 8) &&
+			    v >= def->text_lo && v < def->text_hi && v != resolver) {
+				*addr = v;
+				return 0;
+			}
+		}
+	}
+	return lp_fail(proc->ctx, -LP_ENOSYM,
+		       "%s is an ifunc that process %d has not resolved yet", sym->name,
+		       proc->pid);
+}
+
+int lp_proc_resolve(struct lp_proc *proc, const struct lp_module *first,
+		    const char *name, uint64_t *addr)
+{
+	struct lp_sym sym;
+	size_t i;
+	int err;
+
+	/* The patch's own module first, as the patch was written against it
+	 * (its static functions count too when the name is unique there). */
+	if (first) {
+		struct lp_module *m = &proc->mods[first - proc->mods];
+
+		err = lp_elf_find_symbol(m->elf, name, &sym);
+		if (err == -ENOTUNIQ)
+			return lp_fail(proc->ctx, -LP_ENOSYM,
+				       "%s is defined more than once in %s", name, m->path);
+		if (!err)
+			return sym.is_ifunc ? resolve_ifunc(proc, m, &sym, addr)
+					    : (*addr = sym.value + m->bias, 0);
+	}
+	for (i = 0; i < proc->nmods; i++) {
+		struct lp_module *m = &proc->mods[i];
+
+		if (m == first || !strcmp(m->path, "[vdso]"))
+			continue;
+		if (lp_elf_find_global(m->elf, name, &sym))
+			continue;
+		if (sym.is_ifunc)
+			return resolve_ifunc(proc, m, &sym, addr);
+		*addr = sym.value + m->bias;
+		return 0;
+	}
+	return lp_fail(proc->ctx, -LP_ENOSYM, "symbol %s not found in process %d",
+		       name, proc->pid);
+}
+
+int lp_proc_find_syscall_insn(struct lp_proc *proc, uint64_t *addr)
+{
+	size_t i;
+
+	/* The vDSO is the same in every process and never unmapped; libc's
+	 * text is the fallback. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (i = 0; i < proc->nmods; i++) {
+			struct lp_module *m = &proc->mods[i];
+			const struct lp_segment *segs;
+			size_t nsegs, s, size;
+			const uint8_t *img = lp_elf_image(m->elf, &size);
+
+			if ((pass == 0) != !strcmp(m->path, "[vdso]"))
+				continue;
+			nsegs = lp_elf_segments(m->elf, &segs);
+			for (s = 0; s < nsegs; s++) {
+				uint64_t k;
+
+				if (!(segs[s].flags & PF_X))
+					continue;
+				for (k = 0; k + 1 < segs[s].filesz; k++) {
+					const uint8_t *b = img + segs[s].offset + k;
+
+					if (b[0] == 0x0f && b[1] == 0x05) {
+						uint8_t live[2];
+
+						*addr = segs[s].vaddr + k + m->bias;
+						/* the file must match memory */
+						if (!lp_proc_read(proc, *addr, live, 2) &&
+						    live[0] == 0x0f && live[1] == 0x05)
+							return 0;
+					}
+				}
+			}
+		}
+	}
+	return lp_fail(proc->ctx, -ENOENT, "no syscall instruction found in process %d",
+		       proc->pid);
+}

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Stopping the world: seize every thread while the target runs, then
+ * interrupt them all and re-read the thread list until no new thread
+ * appears (a stopped thread cannot create one, so this ends).  Whatever a
+ * stop took from a thread is given back at release: a signal caught in a
+ * signal-delivery stop is delivered with PTRACE_DETACH, a group-stopped
+ * target stays stopped (the kernel re-enters the group stop on detach),
+ * and a system call that our interrupt ended with EINTR is rewound to be
+ * issued again.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+
+#include "internal.h"
+
+int lp_thread_seize(struct lp_ctx *ctx, struct lp_thread *t)
+{
+	/* No PTRACE_O_EXITKILL: if we die, the kernel detaches and the
+	 * target runs on. */
+	if (ptrace(PTRACE_SEIZE, t->tid, NULL, NULL)) {
+		int err = -errno;
+
+		if (err == -ESRCH)
+			t->gone = true;
+		else
+			lp_debug(ctx, "seize %d: %s", t->tid, strerror(-err));
+		return err;
+	}
+	t->seized = true;
+	return 0;
+}
+
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+/* Wait for a seized thread to report a stop; fills in its state. */
+static int wait_stopped(struct lp_ctx *ctx, struct lp_thread *t)
+{
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(t->tid, &status, __WALL);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			t->gone = true;
+			return -ESRCH;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			t->gone = true;
+			return -ESRCH;
+		}
+		if (WIFSTOPPED(status))
+			break;
+	}
+	if ((status >> 16) == PTRACE_EVENT_STOP) {
+		/* Our interrupt, or a group-stop (SIGSTOP and friends) */
+		if (is_stop_signal(WSTOPSIG(status)))
+			t->group_stop = true;
+	} else if ((status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP) {
+		/* Signal-delivery stop: the signal is owed to the thread. */
+		t->owed_sig = WSTOPSIG(status);
+		lp_debug(ctx, "thread %d owes signal %d", t->tid, t->owed_sig);
+	} else if ((status >> 16) == 0) {
+		t->owed_sig = SIGTRAP;
+	}
+	t->stopped = true;
+	if (ptrace(PTRACE_GETREGS, t->tid, NULL, &t->regs)) {
+		int err = -errno;
+
+		if (err == -ESRCH)
+			t->gone = true;
+		return err;
+	}
+	return 0;
+}
+
+int lp_thread_stop(struct lp_ctx *ctx, struct lp_thread *t)
+{
+	if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL)) {
+		t->gone = true;
+		return -ESRCH;
+	}
+	return wait_stopped(ctx, t);
+}
+
+int lp_thread_release(struct lp_ctx *ctx, struct lp_thread *t)
+{
+	int err = 0;
+
+	if (!t->seized || t->gone)
+		return 0;
+	if (t->stopped && t->regs_dirty &&
+	    ptrace(PTRACE_SETREGS, t->tid, NULL, &t->regs)) {
+		err = -errno;
+		lp_debug(ctx, "setregs %d: %s", t->tid, strerror(-err));
+	}
+	/* PTRACE_DETACH needs a stopped tracee; a running one (seized, never
+	 * stopped) is interrupted first so that it can be detached. */
+	if (!t->stopped && lp_thread_stop(ctx, t))
+		return 0;
+	if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)t->owed_sig)) {
+		if (errno != ESRCH)
+			err = -errno;
+		t->gone = true;
+	}
+	t->seized = t->stopped = t->regs_dirty = false;
+	t->owed_sig = 0;
+	t->group_stop = false;
+	return err;
+}
+
+static struct lp_thread *world_find(struct lp_world *w, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->th[i].tid == tid)
+			return &w->th[i];
+	return NULL;
+}
+
+static struct lp_thread *world_add(struct lp_world *w, pid_t tid)
+{
+	struct lp_thread *t;
+
+	if (w->n == w->cap) {
+		size_t nc = w->cap ? w->cap * 2 : 64;
+		struct lp_thread *nt = realloc(w->th, nc * sizeof(*nt));
+
+		if (!nt)
+			return NULL;
+		w->th = nt;
+		w->cap = nc;
+	}
+	t = &w->th[w->n++];
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	return t;
+}
+
+/*
+ * Seize the threads of the current thread list that are not seized yet;
+ * with @stop, stop them as well.  *added counts them.
+ */
+static int seize_new(struct lp_world *w, bool stop, size_t *added)
+{
+	struct lp_ctx *ctx = w->proc->ctx;
+	pid_t *tids;
+	size_t n, i, first = w->n;
+	int err;
+
+	*added = 0;
+	err = lp_proc_tasks(w->proc->pid, &tids, &n);
+	if (err)
+		return err == -ESRCH ? lp_fail(ctx, -LP_EEXITED, "process %d exited",
+					       w->proc->pid) : err;
+	for (i = 0; i < n; i++) {
+		struct lp_thread *t = world_find(w, tids[i]);
+
+		if (t && (t->seized || t->gone))
+			continue;
+		if (!t && !(t = world_add(w, tids[i]))) {
+			free(tids);
+			return -ENOMEM;
+		}
+		err = lp_thread_seize(ctx, t);
+		if (err == -ESRCH)
+			continue;
+		if (err) {
+			free(tids);
+			if (err == -EPERM)
+				return lp_fail(ctx, -EPERM, "not allowed to trace process %d",
+					       w->proc->pid);
+			return lp_fail(ctx, err, "cannot seize thread %d: %s", tids[i],
+				       strerror(-err));
+		}
+		(*added)++;
+	}
+	free(tids);
+	if (stop) {
+		/* interrupt them all first, then collect: the stops overlap */
+		for (i = first; i < w->n; i++)
+			if (w->th[i].seized && !w->th[i].stopped &&
+			    ptrace(PTRACE_INTERRUPT, w->th[i].tid, NULL, NULL))
+				w->th[i].gone = true;
+		for (i = first; i < w->n; i++)
+			if (w->th[i].seized && !w->th[i].stopped && !w->th[i].gone)
+				wait_stopped(ctx, &w->th[i]);
+	}
+	return 0;
+}
+
+int lp_world_seize(struct lp_world *w)
+{
+	size_t added;
+	int err, rounds = 0;
+
+	/* The target runs meanwhile and may start threads: go round until a
+	 * pass finds none (the stop catches any that come later). */
+	do {
+		err = seize_new(w, false, &added);
+		if (err)
+			return err;
+	} while (added && ++rounds < 16);
+	return 0;
+}
+
+int lp_world_stop(struct lp_world *w)
+{
+	size_t i, added, live = 0;
+	int err;
+
+	w->t_first_stop = lp_now_ms();
+	for (i = 0; i < w->n; i++)
+		if (w->th[i].seized && !w->th[i].stopped &&
+		    ptrace(PTRACE_INTERRUPT, w->th[i].tid, NULL, NULL))
+			w->th[i].gone = true;
+	for (i = 0; i < w->n; i++)
+		if (w->th[i].seized && !w->th[i].stopped && !w->th[i].gone)
+			wait_stopped(w->proc->ctx, &w->th[i]);
+	/* Threads started before their creator stopped: until none is new. */
+	do {
+		err = seize_new(w, true, &added);
+		if (err)
+			return err;
+	} while (added);
+	for (i = 0; i < w->n; i++)
+		if (w->th[i].stopped && !w->th[i].gone)
+			live++;
+	if (!live)
+		return lp_fail(w->proc->ctx, -LP_EEXITED, "process %d exited",
+			       w->proc->pid);
+	return 0;
+}
+
+void lp_world_release(struct lp_world *w)
+{
+	size_t i;
+
+	w->released = 0;
+	for (i = 0; i < w->n; i++) {
+		if (w->th[i].stopped && !w->th[i].gone)
+			w->released++;
+		lp_thread_release(w->proc->ctx, &w->th[i]);
+	}
+	w->t_last_resume = lp_now_ms();
+	/* forget the threads: the next stop starts afresh */
+	w->n = 0;
+}
+
+void lp_world_free(struct lp_world *w)
+{
+	free(w->th);
+	w->th = NULL;
+	w->n = w->cap = 0;
+}
+
+void lp_world_fix_eintr(struct lp_world *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		struct lp_thread *t = &w->th[i];
+		uint8_t insn[2];
+		bool pending;
+
+		/* Only a plain interrupt stop: a thread with a signal to take
+		 * must see its EINTR, as it would have without us. */
+		if (!t->stopped || t->gone || t->owed_sig || t->group_stop ||
+		    (long long)t->regs.rax != -EINTR || (long long)t->regs.orig_rax < 0)
+			continue;
+		if (lp_proc_read(w->proc, t->regs.rip - 2, insn, 2) ||
+		    insn[0] != 0x0f || insn[1] != 0x05)
+			continue;
+		if (lp_proc_unblocked_pending(w->proc->pid, t->tid, &pending) || pending)
+			continue;
+		lp_debug(w->proc->ctx, "thread %d: re-issuing system call %llu that our stop interrupted",
+			 t->tid, (unsigned long long)t->regs.orig_rax);
+		t->regs.rip -= 2;
+		t->regs.rax = t->regs.orig_rax;
+		t->regs_dirty = true;
+	}
+}
