@@ -9,9 +9,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "livepatch/livepatch.h"
 
@@ -55,7 +58,20 @@ static void log_cb(enum lp_log_level level, const char *msg, void *user)
 {
 	static const char *const names[] = { "error", "warning", "info", "debug" };
 
+	static double t0;
+	struct timespec ts;
+	double now;
+
 	(void)user;
+	if (verbosity > 1) {
+		/* with -vv, milliseconds since the first message: where time goes */
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+		if (!t0)
+			t0 = now;
+		fprintf(stderr, "%s: [%9.3f] %s: %s\n", prog, now - t0, names[level], msg);
+		return;
+	}
 	fprintf(stderr, "%s: %s: %s\n", prog, names[level], msg);
 }
 
@@ -90,6 +106,23 @@ static int report(struct lp_ctx *ctx, int err)
 		hint = " (retry later, or raise --timeout)";
 	fprintf(stderr, "%s: %s%s\n", prog, *msg ? msg : lp_strerror(err), hint);
 	return status_of(err);
+}
+
+/*
+ * A target whose threads are all busy would otherwise starve us: the
+ * scheduler shares the CPUs fairly between our one thread and its
+ * hundreds, so each of our steps waits a full round of them, and the
+ * target stays stopped that much longer (220 busy threads: a 244 ms pause
+ * at normal priority, 7 ms at real-time priority).  Run at a real-time
+ * priority when allowed (we block in the kernel, never spin); carry on at
+ * normal priority when not.
+ */
+static void raise_priority(void)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
+		(void)setpriority(PRIO_PROCESS, 0, -10);
 }
 
 static int parse_pid(const char *s, pid_t *pid)
@@ -196,8 +229,10 @@ int main(int argc, char **argv)
 		printf("livepatch %s\n", PACKAGE_VERSION);
 		return EX_OK;
 	}
-	if (!strcmp(argv[1], "apply"))
+	if (!strcmp(argv[1], "apply")) {
+		raise_priority();
 		return cmd_apply(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "%s: unknown command '%s' (see --help)\n", prog, argv[1]);
 	return EX_USAGE;
 }

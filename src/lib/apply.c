@@ -240,7 +240,11 @@ static struct lp_module *find_target(struct lp_proc *proc,
 	return NULL;
 }
 
-/* Borrow a thread of the target (stopped) for remote system calls. */
+/*
+ * Borrow a thread of the target (stopped) for remote system calls.  A
+ * sleeping thread is best: a busy one must wait for its turn on a CPU at
+ * each step, behind all its busy siblings (tests/integration/threads.sh).
+ */
 static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
 {
 	pid_t *tids;
@@ -250,6 +254,15 @@ static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
 	err = lp_proc_tasks(proc->pid, &tids, &n);
 	if (err)
 		return lp_fail(proc->ctx, -LP_EEXITED, "process %d exited", proc->pid);
+	for (i = 0; i < n; i++) {
+		if (lp_proc_task_state(proc->pid, tids[i]) == 'S') {
+			pid_t tmp = tids[0];
+
+			tids[0] = tids[i];
+			tids[i] = tmp;
+			break;
+		}
+	}
 	err = -ESRCH;
 	for (i = 0; i < n && err == -ESRCH; i++) {
 		memset(t, 0, sizeof(*t));
@@ -354,6 +367,7 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 		goto out;
 
 	/* 2. load */
+	lp_debug(ctx, "resolved; loading");
 	err = load(proc, patch, m, &ld);
 	if (err)
 		goto out;
@@ -364,6 +378,7 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 			patch->funcs[i].new_name, ld.new_addr[i]);
 	}
 
+	lp_debug(ctx, "loaded; stopping the world");
 	w.proc = proc;
 	v.w = &w;
 	v.f = f;
@@ -379,6 +394,8 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 			err = lp_world_stop(&w);
 		if (err)
 			goto fail_release;
+		lp_debug(ctx, "attempt %u: %zu threads stopped in %.3f ms", attempts, w.n,
+			 lp_now_ms() - w.t_first_stop);
 		lp_world_fix_eintr(&w);
 		lp_unwinder_flush(u);
 
@@ -398,6 +415,8 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 			err = lp_fail(ctx, safe, "stack check failed: %s", strerror(-safe));
 			goto fail_release;
 		}
+		lp_debug(ctx, "attempt %u: stacks walked (%s)", attempts,
+			 safe ? "unsafe" : "safe");
 		if (safe == 0)
 			break;
 		lp_world_release(&w);

@@ -75,6 +75,13 @@ int lp_proc_tracer(pid_t pid, pid_t *tracer)
 	return 0;
 }
 
+char lp_proc_task_state(pid_t pid, pid_t tid)
+{
+	char v[32];
+
+	return status_field(pid, tid, "State", v, sizeof(v)) ? 0 : v[0];
+}
+
 int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending)
 {
 	char v[3][32];
