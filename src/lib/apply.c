@@ -67,7 +67,14 @@ static int add_move(struct verify *v, uint64_t slot, uint64_t to)
 	return 0;
 }
 
-/* Per frame: 0 to go on, 1 when the frame is in the way. */
+/*
+ * Per frame: 0 to go on, 1 when the frame is in the way.  A thread may
+ * resume at the first byte of the pad or of the entry: both are the start
+ * of an instruction before and after the write (the NOPs ran into the
+ * function before, the jumps lead to its replacement after).  Resuming
+ * strictly inside either range would run half an instruction, unless the
+ * PC sits between two entry NOPs: then it is moved past them.
+ */
 static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
 {
 	struct verify *v = arg;
@@ -77,7 +84,7 @@ static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
 	for (i = 0; i < v->nf; i++) {
 		const struct func *f = &v->f[i];
 		uint64_t pc = fr->pc, pad = f->addr - LP_PAD_LEN;
-		bool in_pad = pc >= pad && pc < f->addr;
+		bool in_pad = pc > pad && pc < f->addr;
 		bool in_entry = pc > f->entry && pc < f->entry + LP_ENTRY_LEN;
 
 		if (fr->exact && in_entry &&
@@ -88,12 +95,9 @@ static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
 				return -ENOMEM;
 			continue;
 		}
-		/* a return address just past the entry bytes is in them too */
-		if (!fr->exact && pc == f->entry + LP_ENTRY_LEN)
-			in_entry = true;
 		if (in_pad || in_entry) {
 			snprintf(v->why, sizeof(v->why),
-				 "thread %d is at %s+%" PRId64 " (frame %u), in the bytes being changed",
+				 "thread %d is at %s%+" PRId64 " (frame %u), in the bytes being changed",
 				 t->tid, f->name, (int64_t)(pc - f->addr), depth);
 			return 1;
 		}

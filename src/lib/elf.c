@@ -33,6 +33,9 @@ struct lp_elf {
 	struct lp_segment *segs;
 	size_t nsegs;
 	Elf_Scn *symtab, *dynsym, *versym;
+	uint64_t *pads;  /* __patchable_function_entries, relocated */
+	size_t npads;
+	int pads_err;    /* 0 until read; then 1, or -ENOENT if absent */
 };
 
 static int elf_init_once(void)
@@ -147,7 +150,8 @@ int lp_elf_open(struct lp_ctx *ctx, const char *path, struct lp_elf **out)
 	size_t got = 0;
 	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO given by mistake must not block the open */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		err = -errno;
 		return lp_fail(ctx, err, "cannot open %s: %s", path, strerror(-err));
@@ -186,6 +190,7 @@ void lp_elf_close(struct lp_elf *elf)
 	if (elf->e)
 		elf_end(elf->e);
 	free(elf->segs);
+	free(elf->pads);
 	free(elf->image);
 	free(elf->name);
 	free(elf);
@@ -424,21 +429,55 @@ int lp_elf_find_symbol(const struct lp_elf *elf, const char *name,
 	return -LP_ENOSYM;
 }
 
-int lp_elf_pad_listed(const struct lp_elf *elf, uint64_t pad_vaddr)
+/*
+ * The list of pads, as the process sees it once relocated.  GNU ld writes
+ * the addresses into the section as well as into its R_X86_64_RELATIVE
+ * relocations; lld leaves the section zero, so the relocations decide.
+ */
+static int read_pads(struct lp_elf *elf)
 {
-	size_t size, i;
+	struct lp_reloc *rel = NULL;
+	size_t size, nrel = 0, i, k;
+	uint64_t addr;
 	const uint8_t *p = lp_elf_section(elf, "__patchable_function_entries",
-					  &size, NULL, NULL);
+					  &size, &addr, NULL);
 
 	if (!p)
 		return -ENOENT;
-	for (i = 0; i + 8 <= size; i += 8) {
-		uint64_t v;
+	elf->npads = size / 8;
+	elf->pads = calloc(elf->npads ? elf->npads : 1, sizeof(*elf->pads));
+	if (!elf->pads)
+		return -ENOMEM;
+	for (i = 0; i < elf->npads; i++)
+		memcpy(&elf->pads[i], p + 8 * i, 8);
+	if (lp_elf_dyn_relocs(elf, &rel, &nrel))
+		return 1;
+	for (k = 0; k < nrel; k++) {
+		const struct lp_reloc *r = &rel[k];
 
-		memcpy(&v, p + i, 8);
-		if (v == pad_vaddr)
-			return 1;
+		if (r->offset < addr || r->offset >= addr + size || (r->offset - addr) % 8)
+			continue;
+		if (r->type == R_X86_64_RELATIVE)
+			elf->pads[(r->offset - addr) / 8] = (uint64_t)r->addend;
+		else if (r->type == R_X86_64_64 && r->sym_defined)
+			elf->pads[(r->offset - addr) / 8] = r->sym_value + (uint64_t)r->addend;
 	}
+	free(rel);
+	return 1;
+}
+
+int lp_elf_pad_listed(const struct lp_elf *elf, uint64_t pad_vaddr)
+{
+	struct lp_elf *e = (struct lp_elf *)elf; /* the list is a cache */
+	size_t i;
+
+	if (!e->pads_err)
+		e->pads_err = read_pads(e);
+	if (e->pads_err < 0)
+		return e->pads_err == -ENOMEM ? -ENOMEM : -ENOENT;
+	for (i = 0; i < e->npads; i++)
+		if (e->pads[i] == pad_vaddr)
+			return 1;
 	return 0;
 }
 
