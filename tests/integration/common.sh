@@ -1,0 +1,435 @@
+# shellcheck shell=sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Helpers for the integration tests.  Each tests/integration/*.sh sources
+# this file; the test harness exports top_srcdir, top_builddir, CC, CLANG
+# and LIVEPATCH_INCLUDEDIR.  A test exits 0 on success, 1 on failure and
+# 77 when it cannot run here.
+#
+# Every test gets its own temporary directory $T, removed on exit (set
+# LP_KEEP_TMP=1 to keep it); every target started with start_target is
+# killed on exit.  The "current target" ($TARGET_PID, $TARGET_OUT) is the
+# one started last; most helpers act on it.
+
+: "${top_srcdir:?top_srcdir is not set}"
+: "${top_builddir:?top_builddir is not set}"
+: "${CC:=cc}"
+: "${CLANG:=}"
+: "${LIVEPATCH_INCLUDEDIR:=$top_srcdir/include}"
+export LIVEPATCH_INCLUDEDIR
+
+TEST_NAME=$(basename "$0" .sh)
+TARGETS=$top_srcdir/tests/targets
+LIVEPATCH=$top_builddir/livepatch
+LIVEPATCH_BUILD=$top_builddir/livepatch-build
+PAD_CFLAGS=-fpatchable-function-entry=16,14
+# shellcheck disable=SC2034 # used by the tests
+NOCET_CFLAGS=-fcf-protection=none
+# Upper bound for one run of livepatch or livepatch-build, in seconds.
+TOOL_TIMEOUT=${LP_TOOL_TIMEOUT:-120}
+
+TARGET_PIDS=
+TARGET_PID=
+TARGET_OUT=
+TARGET_SEQ=0
+LP_SEQ=0
+LP_STATUS=
+LP_OUT=
+BUILD_STATUS=
+BUILD_OUT=
+
+# ---- reporting ---------------------------------------------------------------
+
+log() {
+	echo "$TEST_NAME: $*"
+}
+
+# Show the output of the current target and of the last tool run.
+dump_state() {
+	if [ -n "$TARGET_OUT" ] && [ -f "$TARGET_OUT" ]; then
+		echo "--- output of target $TARGET_PID (last 20 lines):"
+		tail -n 20 "$TARGET_OUT"
+	fi
+	if [ -n "$LP_OUT" ] && [ -f "$LP_OUT" ]; then
+		echo "--- output of the last livepatch run (status $LP_STATUS):"
+		cat "$LP_OUT"
+	fi
+	echo "---"
+}
+
+fail() {
+	echo "FAIL: $TEST_NAME: $*"
+	dump_state
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $TEST_NAME: $*"
+	exit 77
+}
+
+# ---- process helpers -----------------------------------------------------
+
+# The state letter of process (or thread) PID from /proc, empty if none.
+proc_state() {
+	sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$1/stat" 2>/dev/null
+}
+
+# Whether PID exists and is not a zombie.
+is_alive() {
+	case $(proc_state "$1") in
+	'' | Z | X | x) return 1 ;;
+	esac
+	return 0
+}
+
+# Fail unless the current target runs normally: it exists, is not a zombie,
+# none of its threads is left stopped or traced, and it has not seen a slot
+# go back to the old value after the patch.
+assert_alive() {
+	_aa_pid=${1:-$TARGET_PID}
+	if ! is_alive "$_aa_pid"; then
+		wait "$_aa_pid" 2>/dev/null
+		_aa_rc=$?
+		if [ "$_aa_rc" -gt 128 ]; then
+			fail "target $_aa_pid died: killed by signal $((_aa_rc - 128))" \
+				"($(kill -l "$_aa_rc" 2>/dev/null))"
+		fi
+		fail "target $_aa_pid is gone (exit status $_aa_rc)"
+	fi
+	_aa_stopped=$(cat /proc/"$_aa_pid"/task/*/stat 2>/dev/null |
+		sed -n 's/^\([0-9]*\) .*) [Tt] .*$/\1/p' | head -n 5 | tr '\n' ' ' | sed 's/ $//')
+	[ -z "$_aa_stopped" ] ||
+		fail "thread(s) $_aa_stopped of target $_aa_pid left stopped"
+	if [ -n "$TARGET_OUT" ] && grep -q '^regressed' "$TARGET_OUT"; then
+		fail "target $_aa_pid went back to the old function"
+	fi
+}
+
+# assert_alive_for SECONDS [PID]: check every 0.1 s for SECONDS (may be a
+# fraction) that the target keeps running.
+assert_alive_for() {
+	_aaf_n=$(awk "BEGIN { print int($1 * 10 + 0.5) }")
+	_aaf_i=0
+	while [ "$_aaf_i" -lt "$_aaf_n" ]; do
+		assert_alive "${2:-$TARGET_PID}"
+		sleep 0.1
+		_aaf_i=$((_aaf_i + 1))
+	done
+	assert_alive "${2:-$TARGET_PID}"
+}
+
+# start_target CMD...: run CMD in the background, stdout and stderr to a
+# fresh file; sets TARGET_PID and TARGET_OUT.  The busy threads of the
+# targets run at the lowest priority, so that the test and livepatch still
+# get the CPU (a shell among 220 busy threads of equal weight would crawl).
+start_target() {
+	TARGET_SEQ=$((TARGET_SEQ + 1))
+	TARGET_OUT=$T/target$TARGET_SEQ.out
+	: >"$TARGET_OUT"
+	if command -v nice >/dev/null 2>&1; then
+		set -- nice -n 19 "$@"
+	fi
+	exec "$@" >"$TARGET_OUT" 2>&1 &
+	TARGET_PID=$!
+	TARGET_PIDS="$TARGET_PIDS $TARGET_PID"
+	log "started target $TARGET_PID: $*"
+}
+
+# Kill PID (default: the current target) and reap it.
+stop_target() {
+	_st_pid=${1:-$TARGET_PID}
+	kill -TERM "$_st_pid" 2>/dev/null
+	kill -CONT "$_st_pid" 2>/dev/null
+	_st_i=0
+	while is_alive "$_st_pid" && [ "$_st_i" -lt 50 ]; do
+		sleep 0.1
+		_st_i=$((_st_i + 1))
+	done
+	kill -KILL "$_st_pid" 2>/dev/null
+	wait "$_st_pid" 2>/dev/null
+	_st_left=
+	for _st_p in $TARGET_PIDS; do
+		[ "$_st_p" = "$_st_pid" ] || _st_left="$_st_left $_st_p"
+	done
+	TARGET_PIDS=$_st_left
+}
+
+# A PID that no process has (one that just exited and was reaped).
+dead_pid() {
+	sleep 0 &
+	_dp=$!
+	wait "$_dp"
+	is_alive "$_dp" && fail "cannot find an unused PID"
+	echo "$_dp"
+}
+
+# wait_for_line FILE REGEX SECONDS [PID]: wait until a line of FILE matches
+# the extended REGEX; gives up after SECONDS, or as soon as PID is gone.
+wait_for_line() {
+	_wfl_max=$(($3 * 10))
+	_wfl_i=0
+	while :; do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		[ "$_wfl_i" -ge "$_wfl_max" ] && return 1
+		if [ -n "${4:-}" ] && ! is_alive "$4"; then
+			grep -Eq -- "$2" "$1" 2>/dev/null
+			return
+		fi
+		sleep 0.1
+		_wfl_i=$((_wfl_i + 1))
+	done
+}
+
+wait_ready() {
+	wait_for_line "$TARGET_OUT" '^ready$' 60 "$TARGET_PID" ||
+		{ assert_alive; fail "target $TARGET_PID never printed ready"; }
+}
+
+# wait_all_new VALUE: the target must report that every slot now holds
+# VALUE (the patched function runs everywhere).
+wait_all_new() {
+	if ! wait_for_line "$TARGET_OUT" '^all-new ' 30 "$TARGET_PID"; then
+		assert_alive
+		fail "target $TARGET_PID still calls the old function"
+	fi
+	_wan=$(sed -n 's/^all-new //p' "$TARGET_OUT" | head -n 1)
+	[ "$_wan" = "$1" ] || fail "target reported all-new $_wan, expected $1"
+	log "target $TARGET_PID: all-new $_wan"
+}
+
+# query_status: ask the current target for a status line; sets
+# STATUS_VALUE (common result of answer(), or "mixed"), STATUS_CALLS and
+# STATUS_SIGNALS.
+query_status() {
+	_qs_n=$(grep -c '^status ' "$TARGET_OUT")
+	kill -USR2 "$TARGET_PID" 2>/dev/null || assert_alive
+	_qs_i=0
+	while [ "$(grep -c '^status ' "$TARGET_OUT")" -le "$_qs_n" ]; do
+		[ "$_qs_i" -lt 100 ] || { assert_alive; fail "target does not answer SIGUSR2"; }
+		sleep 0.1
+		_qs_i=$((_qs_i + 1))
+	done
+	# shellcheck disable=SC2046
+	set -- $(grep '^status ' "$TARGET_OUT" | tail -n 1)
+	STATUS_VALUE=$3
+	STATUS_CALLS=$4
+	STATUS_SIGNALS=$5
+}
+
+# expect_value VALUE: the current target runs, answer() returns VALUE in
+# every thread (and signal handler), and the threads make progress (and
+# keep handling signals, if they did).  On a loaded machine the low-priority
+# workers may get no CPU for a while: wait up to 20 s for progress.
+expect_value() {
+	assert_alive
+	query_status
+	_ev_calls=$STATUS_CALLS
+	_ev_sigs=$STATUS_SIGNALS
+	_ev_i=0
+	while :; do
+		sleep 0.2
+		query_status
+		[ "$STATUS_VALUE" = "$1" ] ||
+			fail "answer() gives $STATUS_VALUE in the target, expected $1"
+		if [ "$STATUS_CALLS" -gt "$_ev_calls" ] &&
+			{ [ "$_ev_sigs" -eq 0 ] || [ "$STATUS_SIGNALS" -gt "$_ev_sigs" ]; }; then
+			break
+		fi
+		_ev_i=$((_ev_i + 1))
+		[ "$_ev_i" -lt 100 ] ||
+			fail "the target makes no progress in 20 s ($_ev_calls calls," \
+				"$_ev_sigs signals, then $STATUS_CALLS, $STATUS_SIGNALS)"
+	done
+	assert_alive
+}
+
+# After a refused apply: the target must behave exactly as before.
+expect_unchanged() {
+	if grep -q '^all-new' "$TARGET_OUT"; then
+		fail "refused apply ($*) changed the target anyway"
+	fi
+	expect_value 42
+}
+
+# ---- building ------------------------------------------------------------------
+
+# compile_target COMPILER OUT SRC [FLAGS...]: build a target program (no pad
+# flags unless given).  COMPILER may hold options, like $CC.
+compile_target() {
+	_ct_cc=$1
+	_ct_out=$2
+	_ct_src=$3
+	shift 3
+	log "compile $_ct_out: $_ct_cc -O2 -pthread $* $_ct_src"
+	# shellcheck disable=SC2086
+	if ! $_ct_cc -O2 -pthread -Wall -Wextra -Wl,--build-id \
+		-o "$_ct_out" "$_ct_src" "$@" >"$T/compile.log" 2>&1; then
+		cat "$T/compile.log"
+		fail "cannot build $_ct_out"
+	fi
+	cat "$T/compile.log"
+}
+
+# build_target OUT SRC [FLAGS...]: with $CC and the pad flags.
+build_target() {
+	_bt_out=$1
+	_bt_src=$2
+	shift 2
+	compile_target "$CC" "$_bt_out" "$_bt_src" "$PAD_CFLAGS" "$@"
+}
+
+# build_target_clang OUT SRC [FLAGS...]: with $CLANG and the pad flags.
+build_target_clang() {
+	need_clang
+	_btc_out=$1
+	_btc_src=$2
+	shift 2
+	compile_target "$CLANG" "$_btc_out" "$_btc_src" "$PAD_CFLAGS" "$@"
+}
+
+# build_lib OUT SRC [FLAGS...]: a shared library with $CC and the pad flags.
+build_lib() {
+	_bl_out=$1
+	_bl_src=$2
+	shift 2
+	compile_target "$CC" "$_bl_out" "$_bl_src" -shared -fPIC "$PAD_CFLAGS" "$@"
+}
+
+need_clang() {
+	[ -n "$CLANG" ] || skip "no clang (CLANG is empty)"
+}
+
+# Run a tool with an upper bound on its run time.
+with_timeout() {
+	if command -v timeout >/dev/null 2>&1; then
+		timeout -k 10 "$TOOL_TIMEOUT" "$@"
+	else
+		"$@"
+	fi
+}
+
+# try_build_patch TARGET_ELF OUT PATCH.c [CFLAGS...]: run livepatch-build;
+# sets BUILD_STATUS and BUILD_OUT (a file with its output).
+try_build_patch() {
+	[ -x "$LIVEPATCH_BUILD" ] || fail "$LIVEPATCH_BUILD is not built"
+	_tbp_target=$1
+	_tbp_out=$2
+	_tbp_src=$3
+	shift 3
+	BUILD_OUT=$T/build.$(basename "$_tbp_out").log
+	log "livepatch-build -t $_tbp_target -o $_tbp_out $_tbp_src $*"
+	with_timeout "$LIVEPATCH_BUILD" -t "$_tbp_target" -o "$_tbp_out" \
+		"$_tbp_src" "$@" >"$BUILD_OUT" 2>&1
+	BUILD_STATUS=$?
+	sed 's/^/  | /' "$BUILD_OUT"
+	log "livepatch-build: status $BUILD_STATUS"
+}
+
+# build_patch TARGET_ELF OUT PATCH.c [CFLAGS...]: as above, must succeed.
+build_patch() {
+	try_build_patch "$@"
+	[ "$BUILD_STATUS" -eq 0 ] || fail "livepatch-build failed (status $BUILD_STATUS)"
+	[ -s "$2" ] || fail "livepatch-build did not write $2"
+}
+
+# ---- applying ------------------------------------------------------------------
+
+# run_livepatch ARGS...: run the livepatch program; sets LP_STATUS and
+# LP_OUT (a file with its stdout and stderr).
+run_livepatch() {
+	[ -x "$LIVEPATCH" ] || fail "$LIVEPATCH is not built"
+	LP_SEQ=$((LP_SEQ + 1))
+	LP_OUT=$T/livepatch$LP_SEQ.out
+	log "livepatch $*"
+	with_timeout "$LIVEPATCH" "$@" >"$LP_OUT" 2>&1
+	LP_STATUS=$?
+	sed 's/^/  | /' "$LP_OUT"
+	log "livepatch: status $LP_STATUS"
+	[ "$LP_STATUS" -ne 124 ] || fail "livepatch did not finish in $TOOL_TIMEOUT s"
+}
+
+# apply [OPTIONS] PID PATCH: livepatch apply.  Permission denied (4) means
+# this environment does not let us trace processes: skip the test.
+apply() {
+	run_livepatch apply "$@"
+	if [ "$LP_STATUS" -eq 4 ]; then
+		skip "livepatch cannot trace processes here (permission denied): $(cat "$LP_OUT")"
+	fi
+}
+
+# expect_status WANT WHAT: the last livepatch run exited with WANT.
+expect_status() {
+	[ "$LP_STATUS" -eq "$1" ] ||
+		fail "$2: livepatch exited with $LP_STATUS, expected $1"
+	log "$2: status $1 as expected"
+}
+
+# ---- inspecting binaries ---------------------------------------------------------
+
+# entry_insns ELF SYMBOL N: the first N lines of the disassembly of SYMBOL
+# ("ADDR: BYTES MNEMONIC ..."); empty when objdump is not available.
+entry_insns() {
+	command -v objdump >/dev/null 2>&1 || return 0
+	objdump -d "$1" | awk -v sym="<$2>:" -v n="$3" '
+		$2 == sym { on = 1; next }
+		on && NF == 0 { exit }
+		on && n-- > 0 { print }'
+}
+
+# build_id ELF: the GNU build-id of ELF, empty if readelf is missing.
+build_id() {
+	command -v readelf >/dev/null 2>&1 || return 0
+	readelf -n "$1" 2>/dev/null | sed -n 's/^ *Build ID: *//p'
+}
+
+# ---- the usual scenario ---------------------------------------------------------
+
+# patch_and_check PATCH_TARGET_ELF CMD...: build answer-patch.c against
+# PATCH_TARGET_ELF, start CMD, check it computes 42, apply the patch and
+# check that every thread then computes 63 and the process keeps running.
+patch_and_check() {
+	_pac_elf=$1
+	shift
+	build_patch "$_pac_elf" "$T/answer.lpatch" "$TARGETS/answer-patch.c"
+	start_target "$@"
+	wait_ready
+	expect_value 42
+	apply "$TARGET_PID" "$T/answer.lpatch"
+	expect_status 0 "apply"
+	wait_all_new 63
+	assert_alive_for 0.5
+	expect_value 63
+	stop_target "$TARGET_PID"
+}
+
+# ---- setup ------------------------------------------------------------------------
+
+cleanup() {
+	_cl_status=$?
+	trap - EXIT
+	for _cl_pid in $TARGET_PIDS; do
+		kill -TERM "$_cl_pid" 2>/dev/null
+		kill -CONT "$_cl_pid" 2>/dev/null
+	done
+	for _cl_pid in $TARGET_PIDS; do
+		_cl_i=0
+		while is_alive "$_cl_pid" && [ "$_cl_i" -lt 30 ]; do
+			sleep 0.1
+			_cl_i=$((_cl_i + 1))
+		done
+		kill -KILL "$_cl_pid" 2>/dev/null
+		wait "$_cl_pid" 2>/dev/null
+	done
+	if [ -n "${LP_KEEP_TMP:-}" ]; then
+		echo "$TEST_NAME: kept $T"
+	else
+		rm -rf "$T"
+	fi
+	exit "$_cl_status"
+}
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/livepatch-$TEST_NAME.XXXXXX") ||
+	{ echo "$TEST_NAME: cannot make a temporary directory"; exit 99; }
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
