@@ -70,7 +70,7 @@ static int write_info(const char *path, const char *build_id, const char *module
 		   "__attribute__((used, section(\".livepatch.info\"), aligned(8)))\n"
 		   "static const unsigned char livepatch_info[%d] = {", INFO_SIZE);
 	for (i = 0; i < INFO_SIZE; i++)
-		fprintf(f, "%s0x%02x", i % 12 ? ", " : ",\n\t" + (i == 0), info[i]);
+		fprintf(f, "%s0x%02x", i == 0 ? "\n\t" : i % 12 ? ", " : ",\n\t", info[i]);
 	fprintf(f, "\n};\n");
 	if (fclose(f))
 		return -errno;

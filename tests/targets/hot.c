@@ -52,6 +52,12 @@ int answer(int x);
 #endif
 
 #define OLD_VALUE 42
+
+/* An exported function for patches to call (tests/targets/libc-patch.c). */
+__attribute__((noinline, used)) int triple(int x)
+{
+	return x * 3;
+}
 #define MAX_THREADS 4096
 
 struct slot {
