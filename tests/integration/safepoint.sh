@@ -6,9 +6,10 @@
 # single-steps itself (trap flag) into the code and stops in its SIGTRAP
 # handler after the first of two NOPs.
 #
-#   entry: between the two entry NOPs of answer().  livepatch may move the
-#          interrupted PC past the NOPs and apply (status 0), or wait for
-#          a safe point until its timeout (status 10).
+#   entry: between the two entry NOPs of answer().  The interrupted PC,
+#          saved in the signal frame, must be moved past the NOPs and the
+#          patch applied at the first stop (status 0): waiting would never
+#          end, writing anyway would crash the thread.
 #   pad:   between the last two NOPs of the pad before answer() (the
 #          thread called into the pad).  The pad is rewritten, so no safe
 #          point comes while the thread stays there: status 10 after
@@ -34,7 +35,7 @@ for where in entry pad; do
 	expect_value 42
 
 	started=$(date +%s)
-	apply --timeout 2 "$TARGET_PID" "$T/answer.lpatch"
+	apply -vv --timeout 2 "$TARGET_PID" "$T/answer.lpatch"
 	first=$LP_STATUS
 	took=$(($(date +%s) - started))
 	case $where.$first in
@@ -42,14 +43,20 @@ for where in entry pad; do
 		[ "$took" -ge 1 ] ||
 			fail "status 10 after $took s, before the 2 s timeout"
 		log "no safe point before the timeout: status 10 after $took s"
+		# the one line names the thread, the function and the frame
+		grep -Eq 'no safe point within .*thread [0-9]+ is at answer-[0-9]+ \(frame [0-9]+\)' "$LP_OUT" ||
+			fail "the refusal does not name the thread, function and frame"
 		expect_unchanged "no safe point"
 		;;
 	entry.0)
-		log "applied with a thread between the entry NOPs"
+		grep -q 'pc moved past the entry NOPs .*(in a signal frame)' "$LP_OUT" ||
+			fail "applied, but not by moving the PC saved in the signal frame"
+		grep -q '1 attempt' "$LP_OUT" || fail "not applied at the first stop"
+		log "applied at the first stop, the signal frame's PC moved past the NOPs"
 		;;
 	*)
 		fail "apply with a thread in the $where NOPs: status $first," \
-			"expected 10$([ "$where" = entry ] && echo " or 0")"
+			"expected $([ "$where" = entry ] && echo 0 || echo 10)"
 		;;
 	esac
 

@@ -27,6 +27,10 @@ log "livepatch: $line"
 [ "$n" -ge $((NTHREADS + 1)) ] ||
 	fail "livepatch stopped $n threads, the target has $((NTHREADS + 1))"
 
+# A hot function is patched at the first stop: threads caught between the
+# entry NOPs are moved past them, not waited for.
+grep -q 'applied .* 1 attempt$' "$LP_OUT" || fail "not applied at the first stop"
+
 wait_all_new 63
 assert_alive_for 0.5
 expect_value 63
