@@ -287,13 +287,17 @@ static void module_free(struct lp_module *m)
 	free(m->path);
 }
 
+/* Where each module's mappings start: the lowest, and the one at file
+ * offset 0 (its load base); the first is opened through map_files. */
+struct module_maps {
+	uint64_t first_start, first_end, base;
+};
+
 static int read_maps(struct lp_proc *proc)
 {
 	char path[64], line[PATH_MAX + 256];
+	struct module_maps *mm = NULL;
 	FILE *f;
-	struct {
-		uint64_t first_start, first_end, base;
-	} *info = NULL;
 	size_t i, j;
 	int err = 0;
 
@@ -305,19 +309,33 @@ static int read_maps(struct lp_proc *proc)
 		unsigned long long s, e, off;
 		char perms[8], name[PATH_MAX];
 		struct lp_module *m;
-		int fields;
+		size_t k;
 
 		name[0] = 0;
-		fields = sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095[^\n]", &s, &e,
-				perms, &off, name);
-		if (fields < 4 || (name[0] != '/' && strcmp(name, "[vdso]")))
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %4095[^\n]", &s, &e, perms,
+			   &off, name) < 4 ||
+		    (name[0] != '/' && strcmp(name, "[vdso]")))
 			continue;
 		if (strstr(name, " (deleted)"))
 			*strstr(name, " (deleted)") = 0;
 		m = module_get(proc, name);
+		if (m && m->start == UINT64_MAX) { /* new: one more entry in mm */
+			struct module_maps *nm = realloc(mm, proc->nmods * sizeof(*mm));
+
+			if (!nm)
+				m = NULL;
+			else
+				mm = nm;
+		}
 		if (!m) {
 			err = -ENOMEM;
 			break;
+		}
+		k = (size_t)(m - proc->mods);
+		if (m->start == UINT64_MAX) {
+			mm[k].first_start = s;
+			mm[k].first_end = e;
+			mm[k].base = 0;
 		}
 		if (s < m->start)
 			m->start = s;
@@ -325,33 +343,29 @@ static int read_maps(struct lp_proc *proc)
 			m->end = e;
 		if (perms[2] == 'x')
 			m->exec = true;
-		if (off == 0 && !m->bias) /* bias doubles as "offset-0 mapping seen" */
-			m->bias = s;
-		if (!m->text_lo) { /* first mapping, for map_files */
-			m->text_lo = s;
-			m->text_hi = e;
-		}
+		if (off == 0 && !mm[k].base)
+			mm[k].base = s;
 	}
 	fclose(f);
-	if (err)
+	if (err) {
+		free(mm);
 		return err;
+	}
 	/* Keep the modules that hold code and whose ELF can be read. */
 	for (i = 0, j = 0; i < proc->nmods; i++) {
 		struct lp_module *m = &proc->mods[i];
-		uint64_t base = m->bias, fs = m->text_lo, fe = m->text_hi;
 
-		m->bias = 0;
-		m->text_lo = m->text_hi = 0;
-		if (!m->exec || module_open_elf(proc, m, fs, fe) ||
+		if (!m->exec ||
+		    module_open_elf(proc, m, mm[i].first_start, mm[i].first_end) ||
 		    !lp_elf_is_x86_64(m->elf)) {
 			module_free(m);
 			continue;
 		}
-		module_finish(proc, m, base ? base : m->start);
+		module_finish(proc, m, mm[i].base ? mm[i].base : m->start);
 		proc->mods[j++] = *m;
 	}
 	proc->nmods = j;
-	free(info);
+	free(mm);
 	proc->ctx->err[0] = 0; /* files that are not ELF are not errors */
 	return 0;
 }

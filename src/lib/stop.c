@@ -67,12 +67,10 @@ static int wait_stopped(struct lp_ctx *ctx, struct lp_thread *t)
 		/* Our interrupt, or a group-stop (SIGSTOP and friends) */
 		if (is_stop_signal(WSTOPSIG(status)))
 			t->group_stop = true;
-	} else if ((status >> 16) == 0 && WSTOPSIG(status) != SIGTRAP) {
+	} else if ((status >> 16) == 0) {
 		/* Signal-delivery stop: the signal is owed to the thread. */
 		t->owed_sig = WSTOPSIG(status);
 		lp_debug(ctx, "thread %d owes signal %d", t->tid, t->owed_sig);
-	} else if ((status >> 16) == 0) {
-		t->owed_sig = SIGTRAP;
 	}
 	t->stopped = true;
 	if (ptrace(PTRACE_GETREGS, t->tid, NULL, &t->regs)) {
