@@ -138,7 +138,17 @@ if $CC -m32 -O2 -pthread -o "$T/hot32" "$TARGETS/hot.c" >"$T/m32.log" 2>&1 &&
 	TARGET_OUT=$T/target1.out
 	expect_unchanged "32-bit process"
 else
-	log "cannot build and run 32-bit programs: not testing 'not an x86-64 process'"
+	log "cannot build and run 32-bit programs: not testing a 32-bit process"
+fi
+
+# ---- not an ELF process at all (5): a kernel thread has no executable
+kthread=$(ps -e -o pid=,comm= 2>/dev/null | awk '$2 == "kthreadd" { print $1; exit }')
+if [ -n "$kthread" ] && [ "$(id -u)" = 0 ]; then
+	run_livepatch apply "$kthread" "$good"
+	expect_status 5 "apply to the kernel thread $kthread"
+	grep -q 'kernel thread' "$LP_OUT" || fail "the refusal does not say what the process is"
+else
+	log "no kernel thread visible (or not root): not testing a process without an executable"
 fi
 
 # ---- livepatch-build: symbol not found
