@@ -276,6 +276,8 @@ static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
 			err = lp_thread_stop(proc->ctx, t);
 			if (err)
 				lp_thread_release(proc->ctx, t);
+			else /* tests/integration/syscalls.sh */
+				lp_thread_fix_eintr(proc, t);
 		}
 	}
 	free(tids);

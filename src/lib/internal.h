@@ -238,7 +238,12 @@ int lp_world_stop(struct lp_world *w);
 /* Detach every thread; the pause ends here. */
 void lp_world_release(struct lp_world *w);
 void lp_world_free(struct lp_world *w);
-/* Undo an EINTR our interrupt caused in an interruptible system call. */
+/*
+ * Undo an EINTR our interrupt caused: some calls (epoll_wait,
+ * rt_sigtimedwait...) return EINTR on any stop instead of restarting.
+ * The thread is rewound to issue the call again.  Every stop must do this.
+ */
+void lp_thread_fix_eintr(struct lp_proc *proc, struct lp_thread *t);
 void lp_world_fix_eintr(struct lp_world *w);
 
 /* ---- remote.c: system calls in the target ----------------------------- */

@@ -264,29 +264,32 @@ void lp_world_free(struct lp_world *w)
 	w->n = w->cap = 0;
 }
 
+void lp_thread_fix_eintr(struct lp_proc *proc, struct lp_thread *t)
+{
+	uint8_t insn[2];
+	bool pending;
+
+	/* Only a plain interrupt stop: a thread with a signal to take must
+	 * see its EINTR, as it would have without us. */
+	if (!t->stopped || t->gone || t->owed_sig || t->group_stop ||
+	    (long long)t->regs.rax != -EINTR || (long long)t->regs.orig_rax < 0)
+		return;
+	if (lp_proc_read(proc, t->regs.rip - 2, insn, 2) || insn[0] != 0x0f ||
+	    insn[1] != 0x05)
+		return;
+	if (lp_proc_unblocked_pending(proc->pid, t->tid, &pending) || pending)
+		return;
+	lp_debug(proc->ctx, "thread %d: re-issuing system call %llu that our stop interrupted",
+		 t->tid, (unsigned long long)t->regs.orig_rax);
+	t->regs.rip -= 2;
+	t->regs.rax = t->regs.orig_rax;
+	t->regs_dirty = true;
+}
+
 void lp_world_fix_eintr(struct lp_world *w)
 {
 	size_t i;
 
-	for (i = 0; i < w->n; i++) {
-		struct lp_thread *t = &w->th[i];
-		uint8_t insn[2];
-		bool pending;
-
-		/* Only a plain interrupt stop: a thread with a signal to take
-		 * must see its EINTR, as it would have without us. */
-		if (!t->stopped || t->gone || t->owed_sig || t->group_stop ||
-		    (long long)t->regs.rax != -EINTR || (long long)t->regs.orig_rax < 0)
-			continue;
-		if (lp_proc_read(w->proc, t->regs.rip - 2, insn, 2) ||
-		    insn[0] != 0x0f || insn[1] != 0x05)
-			continue;
-		if (lp_proc_unblocked_pending(w->proc->pid, t->tid, &pending) || pending)
-			continue;
-		lp_debug(w->proc->ctx, "thread %d: re-issuing system call %llu that our stop interrupted",
-			 t->tid, (unsigned long long)t->regs.orig_rax);
-		t->regs.rip -= 2;
-		t->regs.rax = t->regs.orig_rax;
-		t->regs_dirty = true;
-	}
+	for (i = 0; i < w->n; i++)
+		lp_thread_fix_eintr(w->proc, &w->th[i]);
 }

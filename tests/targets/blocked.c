@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Target program of the integration tests: threads blocked in system calls
+ * while the process is patched.
+ *
+ * Usage: blocked [MAIN]
+ *
+ * One thread each sits in a blocking system call that nothing completes:
+ *
+ *   read     read() on a pipe nothing is written to
+ *   accept   accept() on a listening socket on 127.0.0.1 (port 0)
+ *   epoll    epoll_wait(), timeout -1, on an eventfd that never fires
+ *   sleep    clock_nanosleep(CLOCK_MONOTONIC) of 3 s, over and over
+ *   futex    a raw FUTEX_WAIT on a word nobody changes
+ *   poll     poll(), timeout -1, on a second pipe nothing is written to
+ *
+ * A "control" thread waits for SIGUSR1 and SIGUSR2 with sigtimedwait()
+ * (20 ms ticks); these two signals are blocked in every thread, and no
+ * signal has a handler.  A worker thread calls answer(21) (libanswer.c) in
+ * bursts of 1000 calls, 1 ms apart (its sleep is checked for EINTR too), so
+ * that the process leaves the CPUs idle most of the time.  MAIN (default "control") is the role the main thread takes
+ * itself, the others get threads of their own: a tool that borrows the
+ * first sleeping thread of the process (the main thread) gets one blocked
+ * in that call.
+ *
+ * Each blocking call is checked: a return with EINTR prints "EINTR NAME"
+ * and the thread goes back into the call; any other return that is not the
+ * wake-up below prints "unexpected NAME ERRNO" and ends the thread.  The
+ * sleep thread prints "sleep-start K" before each sleep and "slept K MS"
+ * after it, or "short-sleep K MS" when less than 3 s went by on
+ * CLOCK_MONOTONIC.
+ *
+ * The program prints "port N" (the listening port), then "blocker NAME TID"
+ * for each blocking thread and, once every one of them is in its system
+ * call (/proc/self/task/TID/syscall, or the thread state where that file is
+ * not readable), "ready".  The control thread then prints "all-new VALUE"
+ * the first time answer(21) no longer gives 42, and "regressed" if it gives
+ * 42 again after that.  On SIGUSR2 it prints "status SEQ VALUE CALLS 0"
+ * (as hot.c does).  On SIGUSR1 it prints "waking" and completes the calls
+ * of read, accept, epoll, futex and poll, which print "woke NAME" and end;
+ * the sleep thread goes on.  Every line is flushed at once.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "libanswer.c"
+
+#define OLD_VALUE 42
+#define SLEEP_S 3
+
+static volatile int input = 21;
+static volatile int value;
+static volatile unsigned long calls;
+
+static int pipe_read[2], pipe_poll[2], listen_fd, event_fd, epoll_fd;
+static unsigned short port;
+static uint32_t futex_word;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	va_list ap;
+
+	pthread_mutex_lock(&lock);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	pthread_mutex_unlock(&lock);
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "blocked: %s: %s\n", what, strerror(err));
+	exit(1);
+}
+
+/* ---- the blocking threads ------------------------------------------------- */
+
+struct blocker {
+	const char *name;
+	void *(*run)(void *);
+	long nr[2];                 /* the system call(s) it blocks in */
+	volatile pid_t tid;         /* set just before the first call */
+};
+
+static struct blocker *self_blocker(const char *name);
+
+/* Note the thread's id before its first blocking call. */
+static void arm(const char *name)
+{
+	self_blocker(name)->tid = (pid_t)syscall(SYS_gettid);
+}
+
+static void *run_read(void *arg)
+{
+	char c;
+
+	(void)arg;
+	arm("read");
+	for (;;) {
+		ssize_t n = read(pipe_read[0], &c, 1);
+
+		if (n == 1) {
+			say("woke read");
+			return NULL;
+		}
+		if (n < 0 && errno == EINTR) {
+			say("EINTR read");
+			continue;
+		}
+		say("unexpected read %d", n < 0 ? errno : 0);
+		return NULL;
+	}
+}
+
+static void *run_accept(void *arg)
+{
+	(void)arg;
+	arm("accept");
+	for (;;) {
+		int fd = accept(listen_fd, NULL, NULL);
+
+		if (fd >= 0) {
+			close(fd);
+			say("woke accept");
+			return NULL;
+		}
+		if (errno == EINTR) {
+			say("EINTR accept");
+			continue;
+		}
+		say("unexpected accept %d", errno);
+		return NULL;
+	}
+}
+
+static void *run_epoll(void *arg)
+{
+	struct epoll_event ev;
+
+	(void)arg;
+	arm("epoll");
+	for (;;) {
+		int n = epoll_wait(epoll_fd, &ev, 1, -1);
+
+		if (n == 1) {
+			say("woke epoll");
+			return NULL;
+		}
+		if (n < 0 && errno == EINTR) {
+			say("EINTR epoll");
+			continue;
+		}
+		say("unexpected epoll %d", n < 0 ? errno : 0);
+		return NULL;
+	}
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void *run_sleep(void *arg)
+{
+	const struct timespec span = { SLEEP_S, 0 };
+	unsigned long k;
+
+	(void)arg;
+	arm("sleep");
+	for (k = 1;; k++) {
+		double t0, ms;
+		int err;
+
+		say("sleep-start %lu", k);
+		t0 = now_ms();
+		err = clock_nanosleep(CLOCK_MONOTONIC, 0, &span, NULL);
+		ms = now_ms() - t0;
+		if (err == EINTR) {
+			say("EINTR sleep");
+		} else if (err) {
+			say("unexpected sleep %d", err);
+			return NULL;
+		} else if (ms < SLEEP_S * 1e3) {
+			say("short-sleep %lu %.0f", k, ms);
+		} else {
+			say("slept %lu %.0f", k, ms);
+		}
+	}
+}
+
+static void *run_futex(void *arg)
+{
+	(void)arg;
+	arm("futex");
+	while (!__atomic_load_n(&futex_word, __ATOMIC_ACQUIRE)) {
+		long r = syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE, 0,
+				 NULL, NULL, 0);
+
+		if (r == 0 || (r < 0 && errno == EAGAIN)) {
+			/* woken, or the word changed: not before the wake-up */
+			if (!__atomic_load_n(&futex_word, __ATOMIC_ACQUIRE)) {
+				say("unexpected futex %d", r < 0 ? errno : 0);
+				return NULL;
+			}
+		} else if (r < 0 && errno == EINTR) {
+			say("EINTR futex");
+		} else {
+			say("unexpected futex %d", r < 0 ? errno : 0);
+			return NULL;
+		}
+	}
+	say("woke futex");
+	return NULL;
+}
+
+static void *run_poll(void *arg)
+{
+	struct pollfd pfd = { .fd = pipe_poll[0], .events = POLLIN };
+
+	(void)arg;
+	arm("poll");
+	for (;;) {
+		int n = poll(&pfd, 1, -1);
+
+		if (n == 1 && (pfd.revents & POLLIN)) {
+			say("woke poll");
+			return NULL;
+		}
+		if (n < 0 && errno == EINTR) {
+			say("EINTR poll");
+			continue;
+		}
+		say("unexpected poll %d", n < 0 ? errno : 0);
+		return NULL;
+	}
+}
+
+static void *run_control(void *arg);
+
+/* The system calls glibc may use for each function. */
+static struct blocker blockers[] = {
+	{ "read", run_read, { SYS_read, SYS_read }, 0 },
+	{ "accept", run_accept, { SYS_accept, SYS_accept4 }, 0 },
+	{ "epoll", run_epoll, { SYS_epoll_wait, SYS_epoll_pwait }, 0 },
+	{ "sleep", run_sleep, { SYS_clock_nanosleep, SYS_nanosleep }, 0 },
+	{ "futex", run_futex, { SYS_futex, SYS_futex }, 0 },
+	{ "poll", run_poll, { SYS_poll, SYS_ppoll }, 0 },
+};
+#define NBLOCKERS (sizeof(blockers) / sizeof(blockers[0]))
+
+static struct blocker *self_blocker(const char *name)
+{
+	for (size_t i = 0; i < NBLOCKERS; i++)
+		if (strcmp(blockers[i].name, name) == 0)
+			return &blockers[i];
+	abort();
+}
+
+/* ---- readiness ------------------------------------------------------------ */
+
+/* 1 when thread TID sits in one of the system calls of B, 0 when not (yet),
+ * -1 when neither /proc file tells. */
+static int in_call(const struct blocker *b)
+{
+	char path[64], line[256];
+	FILE *f;
+	long nr;
+	int ok = -1;
+
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)b->tid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(line, sizeof line, f) && sscanf(line, "%ld", &nr) == 1)
+			ok = nr == b->nr[0] || nr == b->nr[1];
+		fclose(f);
+		if (ok >= 0)
+			return ok;
+	}
+	snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)b->tid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fgets(line, sizeof line, f)) {
+			char *p = strrchr(line, ')');
+
+			if (p && p[1] == ' ')
+				ok = p[2] == 'S';
+		}
+		fclose(f);
+	}
+	return ok;
+}
+
+static void wait_all_blocked(void)
+{
+	double deadline = now_ms() + 30e3;
+
+	for (size_t i = 0; i < NBLOCKERS; i++) {
+		struct blocker *b = &blockers[i];
+
+		while (!b->tid || in_call(b) != 1) {
+			if (now_ms() > deadline) {
+				say("not-blocked %s", b->name);
+				exit(1);
+			}
+			nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+		}
+		say("blocker %s %d", b->name, (int)b->tid);
+	}
+}
+
+/* ---- the worker and the control thread ------------------------------------ */
+
+/* Bursts of calls with a 1 ms pause between them: the process is idle most
+ * of the time, as one whose threads wait in system calls would be, so a
+ * thread that livepatch lets go runs at once on a free CPU. */
+static void *run_worker(void *arg)
+{
+	const struct timespec pause_ms = { 0, 1000 * 1000 };
+
+	(void)arg;
+	for (;;) {
+		int err;
+
+		for (int i = 0; i < 1000; i++) {
+			value = answer(input);
+			calls++;
+		}
+		err = clock_nanosleep(CLOCK_MONOTONIC, 0, &pause_ms, NULL);
+		if (err == EINTR)
+			say("EINTR worker");
+		else if (err)
+			say("unexpected worker %d", err);
+	}
+	return NULL;
+}
+
+/* Complete the calls of the blocked threads (but the sleep). */
+static void wake_all(void)
+{
+	struct sockaddr_in sa;
+	int fd;
+
+	say("waking");
+	if (write(pipe_read[1], "x", 1) != 1)
+		say("unexpected waking-read %d", errno);
+	if (write(pipe_poll[1], "x", 1) != 1)
+		say("unexpected waking-poll %d", errno);
+	if (eventfd_write(event_fd, 1) != 0)
+		say("unexpected waking-epoll %d", errno);
+	__atomic_store_n(&futex_word, 1, __ATOMIC_RELEASE);
+	if (syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, INT_MAX,
+		    NULL, NULL, 0) < 0)
+		say("unexpected waking-futex %d", errno);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+		say("unexpected waking-accept %d", errno);
+	/* fd stays open: the accepting side just closes its end */
+}
+
+static void *run_control(void *arg)
+{
+	const struct timespec tick = { 0, 20 * 1000 * 1000 };
+	unsigned long seq = 0;
+	int all_new = 0, regressed = 0;
+	sigset_t set;
+
+	(void)arg;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+
+	while (!value)
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
+	wait_all_blocked();
+	nanosleep(&(struct timespec){ 0, 100 * 1000 * 1000 }, NULL);
+	say("ready");
+
+	for (;;) {
+		int sig = sigtimedwait(&set, NULL, &tick);
+		int v = value;
+
+		if (sig == SIGUSR2)
+			say("status %lu %d %lu 0", ++seq, v, calls);
+		else if (sig == SIGUSR1)
+			wake_all();
+		else if (sig < 0 && errno == EINTR)
+			say("EINTR control");
+		else if (sig < 0 && errno != EAGAIN)
+			say("unexpected control %d", errno);
+		if (!all_new && v != OLD_VALUE) {
+			all_new = 1;
+			say("all-new %d", v);
+		} else if (all_new && !regressed && v == OLD_VALUE) {
+			regressed = 1;
+			say("regressed");
+		}
+	}
+	return NULL;
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static void setup_fds(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (pipe2(pipe_read, O_CLOEXEC) != 0 || pipe2(pipe_poll, O_CLOEXEC) != 0)
+		die("pipe2", errno);
+
+	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (listen_fd < 0)
+		die("socket", errno);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = 0;
+	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+		die("bind 127.0.0.1", errno);
+	if (listen(listen_fd, 16) != 0)
+		die("listen", errno);
+	if (getsockname(listen_fd, (struct sockaddr *)&sa, &len) != 0)
+		die("getsockname", errno);
+	port = ntohs(sa.sin_port);
+
+	event_fd = eventfd(0, EFD_CLOEXEC);
+	if (event_fd < 0)
+		die("eventfd", errno);
+	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (epoll_fd < 0)
+		die("epoll_create1", errno);
+	ev.data.fd = event_fd;
+	if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, event_fd, &ev) != 0)
+		die("epoll_ctl", errno);
+}
+
+int main(int argc, char **argv)
+{
+	const char *main_role = argc > 1 ? argv[1] : "control";
+	void *(*main_run)(void *) = NULL;
+	pthread_attr_t attr;
+	pthread_t tid;
+	sigset_t set;
+	int err;
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: blocked [control|read|accept|epoll|sleep|futex|poll]\n");
+		return 2;
+	}
+	if (strcmp(main_role, "control") == 0)
+		main_run = run_control;
+	for (size_t i = 0; i < NBLOCKERS; i++)
+		if (strcmp(main_role, blockers[i].name) == 0)
+			main_run = blockers[i].run;
+	if (!main_run) {
+		fprintf(stderr, "blocked: unknown role '%s'\n", main_role);
+		return 2;
+	}
+
+	setup_fds();
+	say("port %u", (unsigned)port);
+
+	/* SIGUSR1 and SIGUSR2 only ever go to the control thread's
+	 * sigtimedwait(); every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&tid, &attr, run_worker, NULL);
+	if (err)
+		die("pthread_create", err);
+	for (size_t i = 0; i < NBLOCKERS; i++) {
+		if (blockers[i].run == main_run)
+			continue;
+		err = pthread_create(&tid, &attr, blockers[i].run, NULL);
+		if (err)
+			die("pthread_create", err);
+	}
+	if (main_run != run_control) {
+		err = pthread_create(&tid, &attr, run_control, NULL);
+		if (err)
+			die("pthread_create", err);
+	}
+
+	main_run(NULL);
+	/* The main thread's call was completed: stay, the others go on. */
+	for (;;)
+		pause();
+	return 0;
+}
