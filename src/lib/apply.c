@@ -295,11 +295,22 @@ static int load(struct lp_proc *proc, const struct lp_patch *patch,
 		const struct lp_module *m, struct lp_load *ld)
 {
 	struct lp_thread t;
+	uint64_t mask;
 	int err = borrow_thread(proc, &t);
 
 	if (err)
 		return err;
-	err = lp_load_patch(proc, &t, patch, m, ld);
+	err = lp_remote_begin(proc, &t, &mask);
+	if (!err) {
+		int end_err;
+
+		err = lp_load_patch(proc, &t, patch, m, ld);
+		end_err = lp_remote_end(proc, &t, mask);
+		if (end_err && !err) { /* (the thread is gone, in practice) */
+			lp_unload_patch(proc, &t, ld);
+			err = end_err;
+		}
+	}
 	lp_thread_release(proc->ctx, &t);
 	return err;
 }
@@ -307,11 +318,21 @@ static int load(struct lp_proc *proc, const struct lp_patch *patch,
 static void unload(struct lp_proc *proc, struct lp_load *ld)
 {
 	struct lp_thread t;
+	uint64_t mask;
 
-	if (!ld->size || borrow_thread(proc, &t))
+	if (!ld->size)
 		return;
-	if (lp_unload_patch(proc, &t, ld))
-		lp_warn(proc->ctx, "could not unmap the patch from process %d", proc->pid);
+	if (borrow_thread(proc, &t)) {
+		lp_warn(proc->ctx, "could not unmap the patch from process %d: %s", proc->pid,
+			lp_ctx_errmsg(proc->ctx));
+		return;
+	}
+	if (!lp_remote_begin(proc, &t, &mask)) {
+		if (lp_unload_patch(proc, &t, ld))
+			lp_warn(proc->ctx, "could not unmap the patch from process %d",
+				proc->pid);
+		lp_remote_end(proc, &t, mask);
+	}
 	lp_thread_release(proc->ctx, &t);
 }
 

@@ -121,9 +121,10 @@ int lp_elf_open_mem(struct lp_ctx *ctx, const void *buf, size_t len,
 		if (!gelf_getphdr(elf->e, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
 		if (ph.p_offset > len || ph.p_filesz > len - ph.p_offset ||
-		    ph.p_filesz > ph.p_memsz) {
+		    ph.p_filesz > ph.p_memsz || ph.p_vaddr + ph.p_memsz < ph.p_vaddr ||
+		    ph.p_memsz > LP_MAX_ELF_SIZE) {
 			err = lp_fail(ctx, -ENOEXEC,
-				      "%s: segment %zu lies outside the file", name, i);
+				      "%s: program header %zu is malformed", name, i);
 			goto fail;
 		}
 		s = &elf->segs[elf->nsegs++];
@@ -444,6 +445,8 @@ static int read_pads(struct lp_elf *elf)
 
 	if (!p)
 		return -ENOENT;
+	if (size % 8)
+		return -EINVAL;
 	elf->npads = size / 8;
 	elf->pads = calloc(elf->npads ? elf->npads : 1, sizeof(*elf->pads));
 	if (!elf->pads)
@@ -455,7 +458,7 @@ static int read_pads(struct lp_elf *elf)
 	for (k = 0; k < nrel; k++) {
 		const struct lp_reloc *r = &rel[k];
 
-		if (r->offset < addr || r->offset >= addr + size || (r->offset - addr) % 8)
+		if (r->offset < addr || r->offset - addr >= size || (r->offset - addr) % 8)
 			continue;
 		if (r->type == R_X86_64_RELATIVE)
 			elf->pads[(r->offset - addr) / 8] = (uint64_t)r->addend;
@@ -473,6 +476,8 @@ int lp_elf_pad_listed(const struct lp_elf *elf, uint64_t pad_vaddr)
 
 	if (!e->pads_err)
 		e->pads_err = read_pads(e);
+	if (e->pads_err == -EINVAL)
+		return 0; /* a malformed list vouches for nothing */
 	if (e->pads_err < 0)
 		return e->pads_err == -ENOMEM ? -ENOMEM : -ENOENT;
 	for (i = 0; i < e->npads; i++)
@@ -667,6 +672,17 @@ int lp_elf_file_check_function(struct lp_ctx *ctx, const char *path,
 out:
 	lp_elf_close(elf);
 	return err;
+}
+
+bool lp_elf_in_exec_segment(const struct lp_elf *elf, uint64_t vaddr)
+{
+	size_t i;
+
+	for (i = 0; i < elf->nsegs; i++)
+		if ((elf->segs[i].flags & PF_X) && vaddr >= elf->segs[i].vaddr &&
+		    vaddr - elf->segs[i].vaddr < elf->segs[i].filesz)
+			return true;
+	return false;
 }
 
 const char *lp_elf_symbol_at(const struct lp_elf *elf, uint64_t vaddr)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <sys/user.h>
 
@@ -124,6 +125,8 @@ void lp_elf_text_range(const struct lp_elf *elf, uint64_t *lo, uint64_t *hi);
 /* Section contents by name (NULL if absent); *addr gets sh_addr. */
 const void *lp_elf_section(const struct lp_elf *elf, const char *name,
 			   size_t *size, uint64_t *addr, uint64_t *offset);
+/* Does @vaddr lie in an executable PT_LOAD segment's file bytes? */
+bool lp_elf_in_exec_segment(const struct lp_elf *elf, uint64_t vaddr);
 /* Name of the function symbol at @vaddr, or NULL. */
 const char *lp_elf_symbol_at(const struct lp_elf *elf, uint64_t vaddr);
 /* Raw image as opened. */
@@ -213,6 +216,8 @@ struct lp_thread {
 	bool group_stop;    /* in a group-stop: must stay stopped */
 	int owed_sig;       /* signal to deliver at detach */
 	bool regs_dirty;    /* regs changed: write back before resume */
+	bool has_siginfo;   /* siginfo of owed_sig, restored at detach */
+	siginfo_t siginfo;
 	struct user_regs_struct regs;
 };
 
@@ -248,6 +253,13 @@ void lp_world_fix_eintr(struct lp_world *w);
 
 /* ---- remote.c: system calls in the target ----------------------------- */
 
+/*
+ * Borrow stopped thread @t for remote calls: block every signal in it, so
+ * that none is dequeued (and lost) while it single-steps; lp_remote_end()
+ * puts its mask back.
+ */
+int lp_remote_begin(struct lp_proc *proc, struct lp_thread *t, uint64_t *saved_mask);
+int lp_remote_end(struct lp_proc *proc, struct lp_thread *t, uint64_t saved_mask);
 /* Run a system call in stopped thread @t; regs are restored after. */
 int lp_remote_syscall(struct lp_proc *proc, struct lp_thread *t,
 		      uint64_t insn, long nr, const uint64_t args[6],

@@ -134,12 +134,14 @@ int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
 			return lp_fail(proc->ctx, -LP_EBADPATCH,
 				       "patch has a writable code segment");
 	}
+	/* (lp_elf_open_mem bounds every segment's end) */
 	for (i = 0; i + 1 < nsegs; i++)
-		if (PAGE_UP(segs[i].vaddr + segs[i].memsz) > PAGE_DOWN(segs[i + 1].vaddr))
+		if (segs[i + 1].vaddr < segs[i].vaddr ||
+		    PAGE_UP(segs[i].vaddr + segs[i].memsz) > PAGE_DOWN(segs[i + 1].vaddr))
 			return lp_fail(proc->ctx, -LP_EBADPATCH,
 				       "patch segments share a page: link it with -z separate-code");
 	size = PAGE_UP(hi);
-	if (!nsegs || size > (1ULL << 30))
+	if (!nsegs || hi > (1ULL << 30))
 		return lp_fail(proc->ctx, -LP_EBADPATCH, "patch has no sane segments");
 	img = calloc(1, size);
 	out->new_addr = calloc(patch->nfuncs, sizeof(*out->new_addr));

@@ -154,8 +154,17 @@ static int read_funcs(struct lp_ctx *ctx, struct lp_patch *p, const char *path)
 			return lp_fail(ctx, -LP_EBADPATCH,
 				       "%s: replace entry %zu is corrupt", path, i);
 		}
+		/* the replacement must be a function of the patch's code: a
+		 * damaged or crafted address would send the target's calls
+		 * anywhere */
 		n = lp_elf_symbol_at(p->elf, f->new_vaddr);
-		f->new_name = strdup(n ? n : "?");
+		if (!n || !lp_elf_in_exec_segment(p->elf, f->new_vaddr)) {
+			free(rel);
+			return lp_fail(ctx, -LP_EBADPATCH,
+				       "%s: the replacement of %s is not a function of the patch",
+				       path, f->old_name);
+		}
+		f->new_name = strdup(n);
 		if (!f->new_name) {
 			free(rel);
 			return -ENOMEM;
@@ -182,9 +191,12 @@ int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out)
 		goto fail;
 	}
 	if (err) {
+		char why[sizeof(ctx->err)];
+
+		/* say what the ELF reader found, in the one line */
+		snprintf(why, sizeof(why), "%s", ctx->err[0] ? ctx->err : lp_strerror(err));
 		err = lp_fail(ctx, err == -ENOMEM ? err : -LP_EBADPATCH,
-			      "%s is not a patch file (%s)", path,
-			      err == -ENOEXEC ? "not ELF" : lp_strerror(err));
+			      "not a patch file: %s", why);
 		goto fail;
 	}
 	if (!lp_elf_is_x86_64(p->elf) || !lp_elf_is_dyn(p->elf)) {
@@ -268,7 +280,12 @@ int lp_patch_seal(struct lp_ctx *ctx, const char *path)
 	img = lp_elf_image(elf, &size);
 	sum = image_checksum(img, size, off + LP_INFO_OFF_CSUM);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || pwrite(fd, &sum, 8, (off_t)(off + LP_INFO_OFF_CSUM)) != 8) {
+	if (fd < 0) {
+		err = lp_fail(ctx, -errno, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	errno = EIO; /* a short write sets no errno */
+	if (pwrite(fd, &sum, 8, (off_t)(off + LP_INFO_OFF_CSUM)) != 8) {
 		err = lp_fail(ctx, -errno, "cannot write %s: %s", path, strerror(errno));
 		goto out;
 	}

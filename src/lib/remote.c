@@ -18,6 +18,25 @@
 
 #include "internal.h"
 
+int lp_remote_begin(struct lp_proc *proc, struct lp_thread *t, uint64_t *saved_mask)
+{
+	uint64_t all = ~0ULL;
+
+	if (ptrace(PTRACE_GETSIGMASK, t->tid, (void *)sizeof(*saved_mask), saved_mask) ||
+	    ptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(all), &all))
+		return lp_fail(proc->ctx, -errno, "thread %d: cannot set its signal mask: %s",
+			       t->tid, strerror(errno));
+	return 0;
+}
+
+int lp_remote_end(struct lp_proc *proc, struct lp_thread *t, uint64_t saved_mask)
+{
+	if (ptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(saved_mask), &saved_mask))
+		return lp_fail(proc->ctx, -errno, "thread %d: cannot restore its signal mask: %s",
+			       t->tid, strerror(errno));
+	return 0;
+}
+
 int lp_remote_syscall(struct lp_proc *proc, struct lp_thread *t,
 		      uint64_t insn, long nr, const uint64_t args[6],
 		      int64_t *ret)
@@ -57,12 +76,15 @@ int lp_remote_syscall(struct lp_proc *proc, struct lp_thread *t,
 			break;
 		}
 		sig = WSTOPSIG(status);
-		/* A signal that arrived meanwhile is kept for the detach. */
-		if ((status >> 16) == 0 && sig != SIGTRAP && !t->owed_sig)
+		/* Every signal is blocked (lp_remote_begin) but those that
+		 * cannot be: keep one for the detach all the same. */
+		if ((status >> 16) == 0 && sig != SIGTRAP && !t->owed_sig) {
 			t->owed_sig = sig;
-		else if ((status >> 16) == 0 && sig != SIGTRAP)
+			t->has_siginfo = !ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &t->siginfo);
+		} else if ((status >> 16) == 0 && sig != SIGTRAP) {
 			lp_warn(proc->ctx, "thread %d: second signal %d during a remote call",
 				t->tid, sig);
+		}
 		if (cur.rip == insn + 2) {
 			*ret = (int64_t)cur.rax;
 			err = 0;

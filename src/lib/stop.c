@@ -70,6 +70,9 @@ static int wait_stopped(struct lp_ctx *ctx, struct lp_thread *t)
 	} else if ((status >> 16) == 0) {
 		/* Signal-delivery stop: the signal is owed to the thread. */
 		t->owed_sig = WSTOPSIG(status);
+		/* keep its siginfo: a later stop (a remote call's step) would
+		 * otherwise turn it into a plain kill() from us at detach */
+		t->has_siginfo = !ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &t->siginfo);
 		lp_debug(ctx, "thread %d owes signal %d", t->tid, t->owed_sig);
 	}
 	t->stopped = true;
@@ -107,6 +110,10 @@ int lp_thread_release(struct lp_ctx *ctx, struct lp_thread *t)
 	 * stopped) is interrupted first so that it can be detached. */
 	if (!t->stopped && lp_thread_stop(ctx, t))
 		return 0;
+	if (t->owed_sig && t->has_siginfo &&
+	    ptrace(PTRACE_SETSIGINFO, t->tid, NULL, &t->siginfo))
+		lp_warn(ctx, "thread %d: cannot restore the siginfo of signal %d", t->tid,
+			t->owed_sig);
 	if (ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)t->owed_sig)) {
 		if (errno != ESRCH)
 			err = -errno;
@@ -114,6 +121,7 @@ int lp_thread_release(struct lp_ctx *ctx, struct lp_thread *t)
 	}
 	t->seized = t->stopped = t->regs_dirty = false;
 	t->owed_sig = 0;
+	t->has_siginfo = false;
 	t->group_stop = false;
 	return err;
 }
