@@ -142,8 +142,16 @@ static int apply_moves(struct lp_proc *proc, struct verify *v)
 		struct lp_thread *t = &v->w->th[v->moves[i].thread];
 
 		if (!v->moves[i].slot) {
+			uint64_t was = t->regs.rip;
+			int err;
+
+			/* now, not at release: if it fails, nothing is written */
 			t->regs.rip = v->moves[i].to;
-			t->regs_dirty = true;
+			err = lp_thread_set_regs(proc->ctx, t);
+			if (err) {
+				t->regs.rip = was;
+				return err;
+			}
 		} else {
 			int err = lp_proc_write(proc, v->moves[i].slot, &v->moves[i].to, 8);
 

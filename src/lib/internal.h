@@ -233,6 +233,8 @@ struct lp_world {
 int lp_thread_seize(struct lp_ctx *ctx, struct lp_thread *t);
 /* Interrupt and wait for a seized thread to stop; records owed signals. */
 int lp_thread_stop(struct lp_ctx *ctx, struct lp_thread *t);
+/* Write t->regs to the stopped thread now. */
+int lp_thread_set_regs(struct lp_ctx *ctx, struct lp_thread *t);
 /* Write back regs if dirty, detach with the owed signal. */
 int lp_thread_release(struct lp_ctx *ctx, struct lp_thread *t);
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "internal.h"
@@ -95,16 +96,29 @@ int lp_thread_stop(struct lp_ctx *ctx, struct lp_thread *t)
 	return wait_stopped(ctx, t);
 }
 
+int lp_thread_set_regs(struct lp_ctx *ctx, struct lp_thread *t)
+{
+	if (ptrace(PTRACE_SETREGS, t->tid, NULL, &t->regs)) {
+		int err = -errno;
+
+		lp_debug(ctx, "setregs %d: %s", t->tid, strerror(-err));
+		return err;
+	}
+	t->regs_dirty = false;
+	return 0;
+}
+
 int lp_thread_release(struct lp_ctx *ctx, struct lp_thread *t)
 {
 	int err = 0;
 
 	if (!t->seized || t->gone)
 		return 0;
-	if (t->stopped && t->regs_dirty &&
-	    ptrace(PTRACE_SETREGS, t->tid, NULL, &t->regs)) {
-		err = -errno;
-		lp_debug(ctx, "setregs %d: %s", t->tid, strerror(-err));
+	if (t->stopped && t->regs_dirty) {
+		err = lp_thread_set_regs(ctx, t);
+		if (err)
+			lp_warn(ctx, "thread %d: cannot restore its registers: %s", t->tid,
+				strerror(-err));
 	}
 	/* PTRACE_DETACH needs a stopped tracee; a running one (seized, never
 	 * stopped) is interrupted first so that it can be detached. */
@@ -181,6 +195,16 @@ static int seize_new(struct lp_world *w, bool stop, size_t *added)
 			return -ENOMEM;
 		}
 		err = lp_thread_seize(ctx, t);
+		if (err == -EPERM) {
+			/* the kernel says EPERM, not ESRCH, for a thread that is
+			 * exiting: only a live thread makes it a refusal */
+			char st = lp_proc_task_state(w->proc->pid, tids[i]);
+
+			if (!st || st == 'Z' || st == 'X') {
+				t->gone = true;
+				err = -ESRCH;
+			}
+		}
 		if (err == -ESRCH)
 			continue;
 		if (err) {
@@ -272,6 +296,29 @@ void lp_world_free(struct lp_world *w)
 	w->n = w->cap = 0;
 }
 
+/*
+ * The calls that end with a plain EINTR on a ptrace stop and can be issued
+ * again as they were: waits that consumed nothing.  Not close() and the
+ * like, whose EINTR may come after the work is done.
+ */
+static bool reissuable(long nr)
+{
+	switch (nr) {
+	case SYS_epoll_wait: case SYS_epoll_pwait:
+#ifdef SYS_epoll_pwait2
+	case SYS_epoll_pwait2:
+#endif
+	case SYS_rt_sigtimedwait: case SYS_io_getevents:
+	/* sockets with SO_RCVTIMEO/SO_SNDTIMEO: EINTR means nothing moved */
+	case SYS_read: case SYS_readv: case SYS_pread64: case SYS_recvfrom:
+	case SYS_recvmsg: case SYS_recvmmsg: case SYS_write: case SYS_writev:
+	case SYS_sendto: case SYS_sendmsg: case SYS_accept: case SYS_accept4:
+		return true;
+	default:
+		return false;
+	}
+}
+
 void lp_thread_fix_eintr(struct lp_proc *proc, struct lp_thread *t)
 {
 	uint8_t insn[2];
@@ -280,7 +327,7 @@ void lp_thread_fix_eintr(struct lp_proc *proc, struct lp_thread *t)
 	/* Only a plain interrupt stop: a thread with a signal to take must
 	 * see its EINTR, as it would have without us. */
 	if (!t->stopped || t->gone || t->owed_sig || t->group_stop ||
-	    (long long)t->regs.rax != -EINTR || (long long)t->regs.orig_rax < 0)
+	    (long long)t->regs.rax != -EINTR || !reissuable((long)t->regs.orig_rax))
 		return;
 	if (lp_proc_read(proc, t->regs.rip - 2, insn, 2) || insn[0] != 0x0f ||
 	    insn[1] != 0x05)
