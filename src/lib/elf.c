@@ -413,6 +413,27 @@ int lp_elf_find_global(const struct lp_elf *elf, const char *name,
 	return -LP_ENOSYM;
 }
 
+int lp_elf_find_dynamic(const struct lp_elf *elf, const char *name,
+			struct lp_sym *out)
+{
+	return scan_symtab(elf, elf->dynsym, name, 0, true, out) ? 0 : -LP_ENOSYM;
+}
+
+uint64_t lp_elf_dynamic_vaddr(const struct lp_elf *elf)
+{
+	size_t nph, i;
+
+	if (elf_getphdrnum(elf->e, &nph))
+		return 0;
+	for (i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf->e, (int)i, &ph) && ph.p_type == PT_DYNAMIC)
+			return ph.p_vaddr;
+	}
+	return 0;
+}
+
 int lp_elf_find_symbol(const struct lp_elf *elf, const char *name,
 		       struct lp_sym *out)
 {

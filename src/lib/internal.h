@@ -111,6 +111,11 @@ int lp_elf_find_symbol(const struct lp_elf *elf, const char *name,
 /* Global symbols only (.dynsym, default version; then global .symtab). */
 int lp_elf_find_global(const struct lp_elf *elf, const char *name,
 		       struct lp_sym *out);
+/* Exported symbols only: .dynsym, default version. */
+int lp_elf_find_dynamic(const struct lp_elf *elf, const char *name,
+			struct lp_sym *out);
+/* Link-time address of the dynamic section, 0 if none. */
+uint64_t lp_elf_dynamic_vaddr(const struct lp_elf *elf);
 /* Copy file bytes backing [vaddr, vaddr+len); -EFAULT if not all backed. */
 int lp_elf_read(const struct lp_elf *elf, uint64_t vaddr, void *buf, size_t len);
 /*
@@ -170,6 +175,7 @@ struct lp_module {
 	uint64_t eh_table;   /* runtime address of its search table */
 	uint64_t eh_count;
 	uint64_t text_lo, text_hi; /* runtime range of executable segments */
+	unsigned int rank;   /* place in the dynamic linker's search order */
 };
 
 struct lp_proc {

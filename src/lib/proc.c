@@ -370,6 +370,62 @@ static int read_maps(struct lp_proc *proc)
 	return 0;
 }
 
+/*
+ * Rank the modules in the order the dynamic linker searches them: the
+ * executable, then its link map (LD_PRELOAD libraries first, then the
+ * needed ones, then those loaded later), read from the process's r_debug.
+ * A patch's symbols bind as the process's own do: a preloaded malloc wins
+ * over libc's, so memory the patch allocates is memory the program frees.
+ */
+static void rank_modules(struct lp_proc *proc, const char *exe_path)
+{
+	uint64_t dyn = 0, rdebug = 0, lm = 0;
+	struct lp_module *exe = NULL;
+	unsigned int rank = 1;
+	size_t i;
+
+	for (i = 0; i < proc->nmods; i++) {
+		proc->mods[i].rank = 100000 + (unsigned int)i; /* unknown: maps order */
+		if (!exe && !strcmp(proc->mods[i].path, exe_path))
+			exe = &proc->mods[i];
+	}
+	if (!exe)
+		return;
+	exe->rank = 0;
+	if (!(dyn = lp_elf_dynamic_vaddr(exe->elf)))
+		return;
+	dyn += exe->bias;
+	for (i = 0; i < 1024; i++) {
+		uint64_t d[2];
+
+		if (lp_proc_read(proc, dyn + 16 * i, d, sizeof(d)) || d[0] == DT_NULL)
+			break;
+		if (d[0] == DT_DEBUG) {
+			rdebug = d[1];
+			break;
+		}
+	}
+	/* struct r_debug { int r_version; struct link_map *r_map; ... } */
+	if (!rdebug || lp_proc_read(proc, rdebug + 8, &lm, 8))
+		return;
+	/* struct link_map { l_addr; l_name; l_ld; l_next; l_prev; } */
+	for (i = 0; lm && i < 4096; i++) {
+		uint64_t l[4];
+		size_t k;
+
+		if (lp_proc_read(proc, lm, l, sizeof(l)))
+			break;
+		for (k = 0; k < proc->nmods; k++) {
+			struct lp_module *m = &proc->mods[k];
+			uint64_t mdyn = lp_elf_dynamic_vaddr(m->elf);
+
+			if (m != exe && mdyn && m->bias == l[0] && mdyn + m->bias == l[2])
+				m->rank = rank++;
+		}
+		lm = l[3];
+	}
+}
+
 int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
 {
 	struct lp_proc *proc;
@@ -424,6 +480,19 @@ int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
 		err = lp_fail(ctx, err, "cannot read the mappings of process %d: %s", pid,
 			      lp_strerror(err));
 		goto fail;
+	}
+	{
+		char exe_path[PATH_MAX];
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		n = readlink(path, exe_path, sizeof(exe_path) - 1);
+		if (n > 0) {
+			exe_path[n] = 0;
+			if (n > 10 && !strcmp(exe_path + n - 10, " (deleted)"))
+				exe_path[n - 10] = 0;
+			rank_modules(proc, exe_path);
+		}
 	}
 	lp_elf_close(exe);
 	*out = proc;
@@ -507,38 +576,52 @@ static int resolve_ifunc(struct lp_proc *proc, struct lp_module *def,
 		       proc->pid);
 }
 
+static int bind(struct lp_proc *proc, struct lp_module *m,
+		const struct lp_sym *sym, uint64_t *addr)
+{
+	if (sym->is_ifunc)
+		return resolve_ifunc(proc, m, sym, addr);
+	*addr = sym->value + m->bias;
+	return 0;
+}
+
 int lp_proc_resolve(struct lp_proc *proc, const struct lp_module *first,
 		    const char *name, uint64_t *addr)
 {
-	struct lp_sym sym;
+	struct lp_module *best = NULL, *tm;
+	struct lp_sym sym, best_sym;
 	size_t i;
 	int err;
 
-	/* The patch's own module first, as the patch was written against it
-	 * (its static functions count too when the name is unique there). */
-	if (first) {
-		struct lp_module *m = &proc->mods[first - proc->mods];
-
-		err = lp_elf_find_symbol(m->elf, name, &sym);
-		if (err == -ENOTUNIQ)
-			return lp_fail(proc->ctx, -LP_ENOSYM,
-				       "%s is defined more than once in %s", name, m->path);
-		if (!err)
-			return sym.is_ifunc ? resolve_ifunc(proc, m, &sym, addr)
-					    : (*addr = sym.value + m->bias, 0);
-	}
+	/* 1. exported symbols, in the dynamic linker's order */
 	for (i = 0; i < proc->nmods; i++) {
 		struct lp_module *m = &proc->mods[i];
 
-		if (m == first || !strcmp(m->path, "[vdso]"))
+		if (!strcmp(m->path, "[vdso]") || (best && best->rank <= m->rank))
 			continue;
-		if (lp_elf_find_global(m->elf, name, &sym))
-			continue;
-		if (sym.is_ifunc)
-			return resolve_ifunc(proc, m, &sym, addr);
-		*addr = sym.value + m->bias;
-		return 0;
+		if (!lp_elf_find_dynamic(m->elf, name, &sym)) {
+			best = m;
+			best_sym = sym;
+		}
 	}
+	if (best)
+		return bind(proc, best, &best_sym, addr);
+	/* 2. the patch's own module: its non-exported functions and data
+	 * (static ones too when the name is unique there) */
+	if (first) {
+		tm = &proc->mods[first - proc->mods];
+		err = lp_elf_find_symbol(tm->elf, name, &sym);
+		if (err == -ENOTUNIQ)
+			return lp_fail(proc->ctx, -LP_ENOSYM,
+				       "%s is defined more than once in %s", name, tm->path);
+		if (!err)
+			return bind(proc, tm, &sym, addr);
+	}
+	/* 3. the executable's global symbols (a program need not export them) */
+	for (i = 0; i < proc->nmods; i++)
+		if (proc->mods[i].rank == 0 &&
+		    !lp_elf_find_global(proc->mods[i].elf, name, &sym))
+			return bind(proc, &proc->mods[i], &sym, addr);
 	return lp_fail(proc->ctx, -LP_ENOSYM, "symbol %s not found in process %d",
 		       name, proc->pid);
 }
