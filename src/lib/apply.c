@@ -116,6 +116,12 @@ static int verify_world(struct lp_unwinder *u, struct verify *v)
 		const struct lp_thread *t = &v->w->th[i];
 		int ret;
 
+		if (t->seized && !t->stopped && !t->gone) {
+			snprintf(v->why, sizeof(v->why),
+				 "thread %d did not stop (it is in an uninterruptible wait)",
+				 t->tid);
+			return 1;
+		}
 		if (!t->stopped || t->gone)
 			continue;
 		v->thread = i;

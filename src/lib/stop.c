@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -43,14 +44,24 @@ static bool is_stop_signal(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-/* Wait for a seized thread to report a stop; fills in its state. */
-static int wait_stopped(struct lp_ctx *ctx, struct lp_thread *t)
+/* How long a stop waits for a thread that does not come (a thread in an
+ * uninterruptible or killable wait, such as a vfork parent, only stops
+ * when that wait ends): the attempt is then unsafe, not stuck. */
+#define STOP_WAIT_MS 250
+
+/*
+ * Wait for a seized thread to report a stop; fills in its state.  With
+ * @nohang, 1 means "not stopped yet".
+ */
+static int wait_stopped_flags(struct lp_ctx *ctx, struct lp_thread *t, bool nohang)
 {
 	int status;
 
 	for (;;) {
-		pid_t r = waitpid(t->tid, &status, __WALL);
+		pid_t r = waitpid(t->tid, &status, __WALL | (nohang ? WNOHANG : 0));
 
+		if (r == 0)
+			return 1;
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -85,6 +96,34 @@ static int wait_stopped(struct lp_ctx *ctx, struct lp_thread *t)
 		return err;
 	}
 	return 0;
+}
+
+static int wait_stopped(struct lp_ctx *ctx, struct lp_thread *t)
+{
+	return wait_stopped_flags(ctx, t, false);
+}
+
+/* Collect the stops of threads [first, n), for STOP_WAIT_MS at most. */
+static void collect_stops(struct lp_world *w, size_t first)
+{
+	double deadline = lp_now_ms() + STOP_WAIT_MS;
+	struct timespec nap = { 0, 20000 };
+	size_t i;
+
+	for (;;) {
+		bool waiting = false;
+
+		for (i = first; i < w->n; i++) {
+			struct lp_thread *t = &w->th[i];
+
+			if (t->seized && !t->stopped && !t->gone &&
+			    wait_stopped_flags(w->proc->ctx, t, true) == 1)
+				waiting = true;
+		}
+		if (!waiting || lp_now_ms() > deadline)
+			return;
+		nanosleep(&nap, NULL);
+	}
 }
 
 int lp_thread_stop(struct lp_ctx *ctx, struct lp_thread *t)
@@ -224,9 +263,7 @@ static int seize_new(struct lp_world *w, bool stop, size_t *added)
 			if (w->th[i].seized && !w->th[i].stopped &&
 			    ptrace(PTRACE_INTERRUPT, w->th[i].tid, NULL, NULL))
 				w->th[i].gone = true;
-		for (i = first; i < w->n; i++)
-			if (w->th[i].seized && !w->th[i].stopped && !w->th[i].gone)
-				wait_stopped(ctx, &w->th[i]);
+		collect_stops(w, first);
 	}
 	return 0;
 }
@@ -256,9 +293,7 @@ int lp_world_stop(struct lp_world *w)
 		if (w->th[i].seized && !w->th[i].stopped &&
 		    ptrace(PTRACE_INTERRUPT, w->th[i].tid, NULL, NULL))
 			w->th[i].gone = true;
-	for (i = 0; i < w->n; i++)
-		if (w->th[i].seized && !w->th[i].stopped && !w->th[i].gone)
-			wait_stopped(w->proc->ctx, &w->th[i]);
+	collect_stops(w, 0);
 	/* Threads started before their creator stopped: until none is new. */
 	do {
 		err = seize_new(w, true, &added);
@@ -280,11 +315,16 @@ void lp_world_release(struct lp_world *w)
 
 	w->released = 0;
 	for (i = 0; i < w->n; i++) {
-		if (w->th[i].stopped && !w->th[i].gone)
-			w->released++;
+		if (!w->th[i].stopped || w->th[i].gone)
+			continue;
+		w->released++;
 		lp_thread_release(w->proc->ctx, &w->th[i]);
 	}
 	w->t_last_resume = lp_now_ms();
+	/* Threads that never stopped can only be detached once they do:
+	 * wait for them after everyone else runs again. */
+	for (i = 0; i < w->n; i++)
+		lp_thread_release(w->proc->ctx, &w->th[i]);
 	/* forget the threads: the next stop starts afresh */
 	w->n = 0;
 }
