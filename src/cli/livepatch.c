@@ -207,7 +207,8 @@ static int cmd_apply(int argc, char **argv)
 	       lp_patch_id(patch), pid, lp_patch_nfuncs(patch),
 	       lp_patch_nfuncs(patch) == 1 ? "" : "s");
 	if (verbosity)
-		printf("pause %.3f ms, %u threads\n", res.pause_ms, res.nthreads);
+		printf("pause %.3f ms, %u thread%s\n", res.pause_ms, res.nthreads,
+		       res.nthreads == 1 ? "" : "s");
 	ret = EX_OK;
 out:
 	lp_patch_close(patch);

@@ -185,6 +185,9 @@ struct lp_proc {
 	struct lp_module *mods;
 	size_t nmods;
 	unsigned long long start_time; /* from /proc/PID/stat: detects PID reuse */
+	/* /proc/PID, or /proc/PID/task/TID of a live thread when the main
+	 * thread has exited (its exe, maps and mem are then empty) */
+	char dir[64];
 };
 
 /* Open the process: checks it exists, is x86-64 ELF, maps its modules. */

@@ -40,7 +40,7 @@ static int read_small(const char *path, char *buf, size_t len)
 static int status_field(pid_t pid, pid_t tid, const char *key, char *val,
 			size_t len)
 {
-	char path[64], buf[4096], *p;
+	char path[96], buf[4096], *p;
 	size_t klen = strlen(key);
 	int err;
 
@@ -100,7 +100,7 @@ int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending)
 
 static int start_time(pid_t pid, unsigned long long *out)
 {
-	char path[64], buf[4096], *p;
+	char path[96], buf[4096], *p;
 	int i, err;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
@@ -249,11 +249,11 @@ static int module_open_elf(struct lp_proc *proc, struct lp_module *m,
 		free(buf);
 		return err;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
-		 proc->pid, map_start, map_end);
+	snprintf(path, sizeof(path), "%s/map_files/%" PRIx64 "-%" PRIx64,
+		 proc->dir, map_start, map_end);
 	if (!lp_elf_open(proc->ctx, path, &m->elf))
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/root%s", proc->pid, m->path);
+	snprintf(path, sizeof(path), "%s/root%s", proc->dir, m->path);
 	return lp_elf_open(proc->ctx, path, &m->elf);
 }
 
@@ -295,13 +295,13 @@ struct module_maps {
 
 static int read_maps(struct lp_proc *proc)
 {
-	char path[64], line[PATH_MAX + 256];
+	char path[96], line[PATH_MAX + 256];
 	struct module_maps *mm = NULL;
 	FILE *f;
 	size_t i, j;
 	int err = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", proc->pid);
+	snprintf(path, sizeof(path), "%s/maps", proc->dir);
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? -ESRCH : -errno;
@@ -429,7 +429,7 @@ static void rank_modules(struct lp_proc *proc, const char *exe_path)
 int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
 {
 	struct lp_proc *proc;
-	char path[64], v[32];
+	char path[96], v[32];
 	struct lp_elf *exe = NULL;
 	int err;
 
@@ -450,7 +450,25 @@ int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
 		err = lp_fail(ctx, -ESRCH, "no such process: %d", pid);
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	snprintf(proc->dir, sizeof(proc->dir), "/proc/%d", pid);
+	if (lp_proc_task_state(pid, pid) == 'Z') {
+		pid_t *tids;
+		size_t n, i;
+
+		if (!lp_proc_tasks(pid, &tids, &n)) {
+			for (i = 0; i < n; i++) {
+				char st = lp_proc_task_state(pid, tids[i]);
+
+				if (st && st != 'Z' && st != 'X') {
+					snprintf(proc->dir, sizeof(proc->dir), "/proc/%d/task/%d",
+						 pid, tids[i]);
+					break;
+				}
+			}
+			free(tids);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/exe", proc->dir);
 	err = lp_elf_open(ctx, path, &exe);
 	if (err == -EACCES || err == -EPERM) {
 		err = lp_fail(ctx, -EPERM, "not allowed to trace process %d", pid);
@@ -464,7 +482,7 @@ int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
 		err = lp_fail(ctx, -LP_EARCH, "process %d is not an x86-64 ELF process", pid);
 		goto fail;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	snprintf(path, sizeof(path), "%s/mem", proc->dir);
 	proc->mem_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (proc->mem_fd < 0) {
 		err = -errno;
@@ -485,7 +503,7 @@ int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
 		char exe_path[PATH_MAX];
 		ssize_t n;
 
-		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		snprintf(path, sizeof(path), "%s/exe", proc->dir);
 		n = readlink(path, exe_path, sizeof(exe_path) - 1);
 		if (n > 0) {
 			exe_path[n] = 0;
