@@ -26,34 +26,6 @@
 #define CC_NOP_ENDS 0x7u
 #endif
 
-static struct lp_ctx *ctx;
-static char *tmp;
-
-/* A context per test (checked fixture: in the test's process). */
-static void setup(void)
-{
-	ck_assert_int_eq(lp_ctx_new(&ctx), 0);
-}
-
-static void teardown(void)
-{
-	lp_ctx_free(ctx);
-	ctx = NULL;
-}
-
-/* A temporary directory per test case (unchecked fixture: in the runner,
- * so that it is removed even when a test fails). */
-static void setup_tmp(void)
-{
-	tmp = unit_mkdtemp();
-}
-
-static void teardown_tmp(void)
-{
-	unit_rmdir(tmp);
-	tmp = NULL;
-}
-
 static struct lp_elf *open_fixture(const char *name)
 {
 	char path[4096];
@@ -61,9 +33,9 @@ static struct lp_elf *open_fixture(const char *name)
 	int err;
 
 	unit_fixture(path, sizeof(path), name);
-	err = lp_elf_open(ctx, path, &elf);
+	err = lp_elf_open(unit_ctx, path, &elf);
 	ck_assert_msg(err == 0, "lp_elf_open %s: %d (%s)", path, err,
-		      lp_ctx_errmsg(ctx));
+		      lp_ctx_errmsg(unit_ctx));
 	ck_assert_ptr_nonnull(elf);
 	return elf;
 }
@@ -162,26 +134,26 @@ START_TEST(test_open_errors)
 	struct lp_elf *elf = NULL;
 
 	/* missing */
-	snprintf(path, sizeof(path), "%s/no-such-file.elf", tmp);
-	ck_assert_int_eq(lp_elf_open(ctx, path, &elf), -ENOENT);
+	snprintf(path, sizeof(path), "%s/no-such-file.elf", unit_tmp);
+	ck_assert_int_eq(lp_elf_open(unit_ctx, path, &elf), -ENOENT);
 	ck_assert_ptr_null(elf);
-	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(ctx), path));
+	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), path));
 	/* not ELF: a C source */
 	snprintf(src, sizeof(src), "%s/tests/fixtures/padded.c", SRCDIR);
-	ck_assert_int_eq(lp_elf_open(ctx, src, &elf), -ENOEXEC);
+	ck_assert_int_eq(lp_elf_open(unit_ctx, src, &elf), -ENOEXEC);
 	ck_assert_ptr_null(elf);
-	ck_assert_str_ne(lp_ctx_errmsg(ctx), "");
+	ck_assert_str_ne(lp_ctx_errmsg(unit_ctx), "");
 	/* empty */
-	snprintf(path, sizeof(path), "%s/empty", tmp);
+	snprintf(path, sizeof(path), "%s/empty", unit_tmp);
 	unit_write_file(path, "", 0);
-	ck_assert_int_eq(lp_elf_open(ctx, path, &elf), -ENOEXEC);
+	ck_assert_int_eq(lp_elf_open(unit_ctx, path, &elf), -ENOEXEC);
 	/* the ELF magic and nothing else */
-	snprintf(path, sizeof(path), "%s/magic", tmp);
+	snprintf(path, sizeof(path), "%s/magic", unit_tmp);
 	unit_write_file(path, ELFMAG, SELFMAG);
-	ck_assert_int_eq(lp_elf_open(ctx, path, &elf), -ENOEXEC);
+	ck_assert_int_eq(lp_elf_open(unit_ctx, path, &elf), -ENOEXEC);
 	/* not a regular file */
-	ck_assert_int_eq(lp_elf_open(ctx, tmp, &elf), -ENOEXEC);
-	ck_assert_int_eq(lp_elf_open(ctx, "/dev/null", &elf), -ENOEXEC);
+	ck_assert_int_eq(lp_elf_open(unit_ctx, unit_tmp, &elf), -ENOEXEC);
+	ck_assert_int_eq(lp_elf_open(unit_ctx, "/dev/null", &elf), -ENOEXEC);
 	ck_assert_ptr_null(elf);
 }
 END_TEST
@@ -194,7 +166,7 @@ START_TEST(test_open_mem)
 	uint8_t *buf;
 
 	buf = unit_read_file(unit_fixture(path, sizeof(path), "padded.elf"), &len);
-	ck_assert_int_eq(lp_elf_open_mem(ctx, buf, len, "in memory", &elf), 0);
+	ck_assert_int_eq(lp_elf_open_mem(unit_ctx, buf, len, "in memory", &elf), 0);
 	/* the image is a copy: the caller's buffer may go */
 	memset(buf, 0, len);
 	free(buf);
@@ -206,10 +178,10 @@ START_TEST(test_open_mem)
 
 	/* not ELF */
 	elf = NULL;
-	ck_assert_int_eq(lp_elf_open_mem(ctx, "hello, world\n", 13, "text", &elf),
+	ck_assert_int_eq(lp_elf_open_mem(unit_ctx, "hello, world\n", 13, "text", &elf),
 			 -ENOEXEC);
 	ck_assert_ptr_null(elf);
-	ck_assert_int_eq(lp_elf_open_mem(ctx, "", 0, "nothing", &elf), -ENOEXEC);
+	ck_assert_int_eq(lp_elf_open_mem(unit_ctx, "", 0, "nothing", &elf), -ENOEXEC);
 	ck_assert_ptr_null(elf);
 	lp_elf_close(NULL);
 }
@@ -228,7 +200,7 @@ START_TEST(test_open_other_machine)
 	memcpy(&eh, buf, sizeof(eh));
 	eh.e_machine = EM_AARCH64;
 	memcpy(buf, &eh, sizeof(eh));
-	ck_assert_int_eq(lp_elf_open_mem(ctx, buf, len, "aarch64", &elf), 0);
+	ck_assert_int_eq(lp_elf_open_mem(unit_ctx, buf, len, "aarch64", &elf), 0);
 	ck_assert(!lp_elf_is_x86_64(elf));
 	lp_elf_close(elf);
 	free(buf);
@@ -260,13 +232,13 @@ START_TEST(test_build_id)
 			      cases[i].file, id);
 		/* the public helper agrees */
 		unit_fixture(path, sizeof(path), cases[i].file);
-		ck_assert_int_eq(lp_elf_file_build_id(ctx, path, id2, sizeof(id2)), 0);
+		ck_assert_int_eq(lp_elf_file_build_id(unit_ctx, path, id2, sizeof(id2)), 0);
 		ck_assert_str_eq(id, id2);
 		/* room for the digits and the NUL, not one byte less */
 		ck_assert_int_eq(lp_elf_build_id(elf, id2, cases[i].hex_len + 1), 0);
 		ck_assert_str_eq(id, id2);
 		ck_assert_int_eq(lp_elf_build_id(elf, id2, cases[i].hex_len), -ERANGE);
-		ck_assert_int_eq(lp_elf_file_build_id(ctx, path, id2, cases[i].hex_len),
+		ck_assert_int_eq(lp_elf_file_build_id(unit_ctx, path, id2, cases[i].hex_len),
 				 -ERANGE);
 		lp_elf_close(elf);
 	}
@@ -282,7 +254,7 @@ START_TEST(test_build_id_explicit)
 
 	ck_assert_int_eq(lp_elf_build_id(elf, id, sizeof(id)), 0);
 	ck_assert_str_eq(id, FIXTURE_BUILD_ID);
-	ck_assert_int_eq(lp_elf_file_build_id(ctx, unit_fixture(path, sizeof(path),
+	ck_assert_int_eq(lp_elf_file_build_id(unit_ctx, unit_fixture(path, sizeof(path),
 								 "padded.elf"),
 					      id, sizeof(id)), 0);
 	ck_assert_str_eq(id, FIXTURE_BUILD_ID);
@@ -297,14 +269,14 @@ START_TEST(test_build_id_none)
 
 	ck_assert_int_eq(lp_elf_build_id(elf, id, sizeof(id)), -LP_ENOBUILDID);
 	lp_elf_close(elf);
-	ck_assert_str_eq(lp_ctx_errmsg(ctx), "");
-	ck_assert_int_eq(lp_elf_file_build_id(ctx, unit_fixture(path, sizeof(path),
+	ck_assert_str_eq(lp_ctx_errmsg(unit_ctx), "");
+	ck_assert_int_eq(lp_elf_file_build_id(unit_ctx, unit_fixture(path, sizeof(path),
 								 "nopad.elf"),
 					      id, sizeof(id)), -LP_ENOBUILDID);
-	ck_assert_str_ne(lp_ctx_errmsg(ctx), "");
+	ck_assert_str_ne(lp_ctx_errmsg(unit_ctx), "");
 	/* missing file */
-	snprintf(path, sizeof(path), "%s/missing.elf", tmp);
-	ck_assert_int_eq(lp_elf_file_build_id(ctx, path, id, sizeof(id)), -ENOENT);
+	snprintf(path, sizeof(path), "%s/missing.elf", unit_tmp);
+	ck_assert_int_eq(lp_elf_file_build_id(unit_ctx, path, id, sizeof(id)), -ENOENT);
 }
 END_TEST
 
@@ -359,10 +331,10 @@ START_TEST(test_symbol_twice)
 	ck_assert_int_eq(lp_elf_find_symbol(elf, "lp_fix_dup", &sym), -ENOTUNIQ);
 	ck_assert_int_eq(lp_elf_find_global(elf, "lp_fix_dup", &sym), -LP_ENOSYM);
 	lp_elf_close(elf);
-	ck_assert_int_eq(lp_elf_file_check_function(ctx, unit_fixture(path, sizeof(path),
+	ck_assert_int_eq(lp_elf_file_check_function(unit_ctx, unit_fixture(path, sizeof(path),
 								       "padded.elf"),
 						    "lp_fix_dup"), -LP_ENOSYM);
-	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(ctx), "lp_fix_dup"));
+	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), "lp_fix_dup"));
 }
 END_TEST
 
@@ -483,30 +455,30 @@ START_TEST(test_check_pad)
 	lp_encode_pad_jump(patched, 0x7f0000001000ULL);
 	lp_encode_entry_jump(patched + LP_PAD_LEN, 0);
 
-	ck_assert_int_eq(lp_check_pad(ctx, elf, "f", sym.value, good, sizeof(good), &e), 0);
+	ck_assert_int_eq(lp_check_pad(unit_ctx, elf, "f", sym.value, good, sizeof(good), &e), 0);
 	ck_assert_uint_eq(e.entry_off, 0);
 	ck_assert_uint_eq(e.nop_ends, 0x7);
-	ck_assert_int_eq(lp_check_pad(ctx, elf, "f", sym.value, patched, sizeof(patched), &e),
+	ck_assert_int_eq(lp_check_pad(unit_ctx, elf, "f", sym.value, patched, sizeof(patched), &e),
 			 -LP_EPATCHED);
-	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(ctx), "f is already patched"));
+	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), "f is already patched"));
 	/* NOP bytes, but not on the list: alignment, not a pad */
 	sym = find(elf, "lp_fix_nopad");
-	ck_assert_int_eq(lp_check_pad(ctx, elf, "nopad_fn", sym.value, good, sizeof(good), &e),
+	ck_assert_int_eq(lp_check_pad(unit_ctx, elf, "nopad_fn", sym.value, good, sizeof(good), &e),
 			 -LP_ENOPAD);
-	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(ctx), "nopad_fn"));
+	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), "nopad_fn"));
 	/* on the list, but not NOPs */
 	sym = find(elf, "lp_fix_global");
 	good[3] = 0xc3;
-	ck_assert_int_eq(lp_check_pad(ctx, elf, "ret_fn", sym.value, good, sizeof(good), &e),
+	ck_assert_int_eq(lp_check_pad(unit_ctx, elf, "ret_fn", sym.value, good, sizeof(good), &e),
 			 -LP_ENOPAD);
-	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(ctx), "ret_fn"));
+	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), "ret_fn"));
 	good[3] = 0x90;
 	lp_elf_close(elf);
 
 	/* a file without the list: the bytes decide */
 	elf = open_fixture("nopad.elf");
 	sym = find(elf, "lp_fix_global");
-	ck_assert_int_eq(lp_check_pad(ctx, elf, "f", sym.value, good, sizeof(good), &e), 0);
+	ck_assert_int_eq(lp_check_pad(unit_ctx, elf, "f", sym.value, good, sizeof(good), &e), 0);
 	lp_elf_close(elf);
 }
 END_TEST
@@ -565,12 +537,12 @@ START_TEST(test_file_check_function)
 		return;
 	}
 	unit_fixture(path, sizeof(path), c->file);
-	ctx->err[0] = 0;
-	err = lp_elf_file_check_function(ctx, path, c->sym);
+	unit_ctx->err[0] = 0;
+	err = lp_elf_file_check_function(unit_ctx, path, c->sym);
 	ck_assert_msg(err == c->want, "%s: %s: %d (%s), want %d", c->file, c->sym,
-		      err, lp_ctx_errmsg(ctx), c->want);
+		      err, lp_ctx_errmsg(unit_ctx), c->want);
 	if (err) {
-		ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(ctx), c->sym));
+		ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), c->sym));
 		return;
 	}
 	{
@@ -599,14 +571,14 @@ START_TEST(test_file_check_errors)
 {
 	char path[4096];
 
-	snprintf(path, sizeof(path), "%s/missing.elf", tmp);
-	ck_assert_int_eq(lp_elf_file_check_function(ctx, path, "main"), -ENOENT);
+	snprintf(path, sizeof(path), "%s/missing.elf", unit_tmp);
+	ck_assert_int_eq(lp_elf_file_check_function(unit_ctx, path, "main"), -ENOENT);
 	snprintf(path, sizeof(path), "%s/tests/fixtures/padded.c", SRCDIR);
-	ck_assert_int_eq(lp_elf_file_check_function(ctx, path, "main"), -ENOEXEC);
+	ck_assert_int_eq(lp_elf_file_check_function(unit_ctx, path, "main"), -ENOEXEC);
 	unit_fixture(path, sizeof(path), "padded.elf");
-	ck_assert_int_eq(lp_elf_file_check_function(ctx, path, "lp_fix_missing"),
+	ck_assert_int_eq(lp_elf_file_check_function(unit_ctx, path, "lp_fix_missing"),
 			 -LP_ENOSYM);
-	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(ctx), "lp_fix_missing"));
+	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), "lp_fix_missing"));
 }
 END_TEST
 
@@ -738,7 +710,7 @@ static void poke(const struct lp_elf *elf)
 			(void)lp_elf_pad_listed(elf, sym.value - LP_PAD_LEN);
 			if (sym.value >= LP_PAD_LEN &&
 			    lp_elf_read(elf, sym.value - LP_PAD_LEN, code, sizeof(code)) == 0)
-				(void)lp_check_pad(ctx, elf, names[i], sym.value, code,
+				(void)lp_check_pad(unit_ctx, elf, names[i], sym.value, code,
 						   sizeof(code), &e);
 		}
 	}
@@ -788,7 +760,7 @@ START_TEST(test_damaged_headers)
 			for (x = 0; x < LP_ARRAY_SIZE(xors); x++) {
 				buf[off] ^= xors[x];
 				elf = NULL;
-				if (lp_elf_open_mem(ctx, buf, len, "damaged", &elf) == 0) {
+				if (lp_elf_open_mem(unit_ctx, buf, len, "damaged", &elf) == 0) {
 					opened++;
 					poke(elf);
 					lp_elf_close(elf);
@@ -819,7 +791,7 @@ START_TEST(test_truncated)
 		uint8_t *buf = unit_dup(orig, cut);
 
 		elf = NULL;
-		if (lp_elf_open_mem(ctx, buf, cut, "truncated", &elf) == 0) {
+		if (lp_elf_open_mem(unit_ctx, buf, cut, "truncated", &elf) == 0) {
 			poke(elf);
 			lp_elf_close(elf);
 		}
@@ -835,8 +807,8 @@ Suite *elf_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("open");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, unit_setup_ctx, unit_teardown_ctx);
+	tcase_add_unchecked_fixture(tc, unit_setup_tmp, unit_teardown_tmp);
 	tcase_add_test(tc, test_open_pie);
 	tcase_add_test(tc, test_open_nopie);
 	tcase_add_test(tc, test_open_shlib);
@@ -846,16 +818,16 @@ Suite *elf_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("build-id");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, unit_setup_ctx, unit_teardown_ctx);
+	tcase_add_unchecked_fixture(tc, unit_setup_tmp, unit_teardown_tmp);
 	tcase_add_test(tc, test_build_id);
 	tcase_add_test(tc, test_build_id_explicit);
 	tcase_add_test(tc, test_build_id_none);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("symbols");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, unit_setup_ctx, unit_teardown_ctx);
+	tcase_add_unchecked_fixture(tc, unit_setup_tmp, unit_teardown_tmp);
 	tcase_add_test(tc, test_symbol_global);
 	tcase_add_test(tc, test_symbol_local);
 	tcase_add_test(tc, test_symbol_twice);
@@ -865,8 +837,8 @@ Suite *elf_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pads");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, unit_setup_ctx, unit_teardown_ctx);
+	tcase_add_unchecked_fixture(tc, unit_setup_tmp, unit_teardown_tmp);
 	tcase_add_test(tc, test_pad_listed);
 	tcase_add_test(tc, test_check_pad);
 	tcase_add_loop_test(tc, test_file_check_function, 0,
@@ -875,16 +847,16 @@ Suite *elf_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("read");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, unit_setup_ctx, unit_teardown_ctx);
+	tcase_add_unchecked_fixture(tc, unit_setup_tmp, unit_teardown_tmp);
 	tcase_add_test(tc, test_read);
 	tcase_add_test(tc, test_eh_frame_hdr);
 	tcase_add_test(tc, test_dyn_relocs);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("damaged");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, unit_setup_ctx, unit_teardown_ctx);
+	tcase_add_unchecked_fixture(tc, unit_setup_tmp, unit_teardown_tmp);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_damaged_headers);
 	tcase_add_test(tc, test_truncated);

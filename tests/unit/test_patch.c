@@ -23,37 +23,9 @@
 #include "internal.h"
 #include "unit.h"
 
-static struct lp_ctx *ctx;
-static char *tmp;
-
-/* A context per test (checked fixture: in the test's process). */
-static void setup(void)
-{
-	ck_assert_int_eq(lp_ctx_new(&ctx), 0);
-}
-
-static void teardown(void)
-{
-	lp_ctx_free(ctx);
-	ctx = NULL;
-}
-
-/* A temporary directory per test case (unchecked fixture: in the runner,
- * so that it is removed even when a test fails). */
-static void setup_tmp(void)
-{
-	tmp = unit_mkdtemp();
-}
-
-static void teardown_tmp(void)
-{
-	unit_rmdir(tmp);
-	tmp = NULL;
-}
-
 static const char *tmp_path(char *buf, size_t len, const char *name)
 {
-	int n = snprintf(buf, len, "%s/%s", tmp, name);
+	int n = snprintf(buf, len, "%s/%s", unit_tmp, name);
 
 	ck_assert(n > 0 && (size_t)n < len);
 	return buf;
@@ -62,10 +34,10 @@ static const char *tmp_path(char *buf, size_t len, const char *name)
 static struct lp_patch *open_patch(const char *path)
 {
 	struct lp_patch *p = NULL;
-	int err = lp_patch_open(ctx, path, &p);
+	int err = lp_patch_open(unit_ctx, path, &p);
 
 	ck_assert_msg(err == 0, "lp_patch_open %s: %d (%s)", path, err,
-		      lp_ctx_errmsg(ctx));
+		      lp_ctx_errmsg(unit_ctx));
 	ck_assert_ptr_nonnull(p);
 	return p;
 }
@@ -76,12 +48,12 @@ static void refuse(const char *path, int want, const char *what)
 	struct lp_patch *p = NULL;
 	int err;
 
-	ctx->err[0] = 0;
-	err = lp_patch_open(ctx, path, &p);
+	unit_ctx->err[0] = 0;
+	err = lp_patch_open(unit_ctx, path, &p);
 	ck_assert_msg(err == want, "%s: lp_patch_open returned %d (%s), want %d",
-		      what, err, lp_ctx_errmsg(ctx), want);
+		      what, err, lp_ctx_errmsg(unit_ctx), want);
 	ck_assert_msg(p == NULL, "%s: patch returned on failure", what);
-	ck_assert_msg(lp_ctx_errmsg(ctx)[0], "%s: no error message", what);
+	ck_assert_msg(lp_ctx_errmsg(unit_ctx)[0], "%s: no error message", what);
 }
 
 static uint8_t *read_fixture(const char *name, size_t *len)
@@ -228,7 +200,7 @@ START_TEST(test_open_good)
 	/* the target: padded.elf and its build-id */
 	ck_assert_str_eq(lp_patch_target_name(p), "padded.elf");
 	ck_assert_str_eq(lp_patch_target_build_id(p), FIXTURE_BUILD_ID);
-	ck_assert_int_eq(lp_elf_file_build_id(ctx, unit_fixture(path, sizeof(path),
+	ck_assert_int_eq(lp_elf_file_build_id(unit_ctx, unit_fixture(path, sizeof(path),
 								 "padded.elf"),
 					      build_id, sizeof(build_id)), 0);
 	ck_assert_str_eq(lp_patch_target_build_id(p), build_id);
@@ -261,7 +233,7 @@ START_TEST(test_open_lib)
 	ck_assert_str_eq(lp_patch_func_old(p, 0), "lp_lib_func");
 	ck_assert_str_eq(lp_patch_func_new(p, 0), "lp_lib_func_v2");
 	ck_assert_str_eq(lp_patch_target_name(p), "libpadded.so");
-	ck_assert_int_eq(lp_elf_file_build_id(ctx, unit_fixture(path, sizeof(path),
+	ck_assert_int_eq(lp_elf_file_build_id(unit_ctx, unit_fixture(path, sizeof(path),
 								 "libpadded.so"),
 					      build_id, sizeof(build_id)), 0);
 	ck_assert_str_eq(lp_patch_target_build_id(p), build_id);
@@ -304,13 +276,13 @@ START_TEST(test_not_patches)
 	size_t i;
 
 	refuse(tmp_path(path, sizeof(path), "missing.lpatch"), -ENOENT, "missing file");
-	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(ctx), path));
+	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), path));
 	unit_write_file(tmp_path(path, sizeof(path), "empty.lpatch"), "", 0);
 	refuse(path, -LP_EBADPATCH, "empty file");
 	unit_write_file(tmp_path(path, sizeof(path), "text.lpatch"), "not a patch\n", 12);
 	refuse(path, -LP_EBADPATCH, "text file");
-	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(ctx), path));
-	refuse(tmp, -LP_EBADPATCH, "directory");
+	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), path));
+	refuse(unit_tmp, -LP_EBADPATCH, "directory");
 	snprintf(path, sizeof(path), "%s/tests/fixtures/good-patch.c", SRCDIR);
 	refuse(path, -LP_EBADPATCH, "patch source");
 	/* ELF files that are not patches */
@@ -340,10 +312,10 @@ START_TEST(test_flipped)
 			int err;
 
 			ck_assert_int_eq(pwrite(fd, &b, 1, (off_t)off), 1);
-			err = lp_patch_open(ctx, path, &p);
+			err = lp_patch_open(unit_ctx, path, &p);
 			ck_assert_msg(err == -LP_EBADPATCH,
 				      "byte %#zx ^ %#x: lp_patch_open returned %d (%s)",
-				      off, xors[x], err, lp_ctx_errmsg(ctx));
+				      off, xors[x], err, lp_ctx_errmsg(unit_ctx));
 			ck_assert_ptr_null(p);
 			ck_assert_int_eq(pwrite(fd, &img[off], 1, (off_t)off), 1);
 		}
@@ -417,7 +389,7 @@ START_TEST(test_seal_round_trip)
 	memset(img + info + LP_INFO_OFF_CSUM, 0, 8);
 	unit_write_file(tmp_path(path, sizeof(path), "unsealed.lpatch"), img, len);
 	refuse(path, -LP_EBADPATCH, "unsealed");
-	ck_assert_int_eq(lp_patch_seal(ctx, path), 0);
+	ck_assert_int_eq(lp_patch_seal(unit_ctx, path), 0);
 	p = open_patch(path);
 	ck_assert_str_eq(lp_patch_id(p), orig_id);
 	ck_assert_str_eq(lp_patch_target_name(p), "padded.elf");
@@ -431,7 +403,7 @@ START_TEST(test_seal_round_trip)
 	free(img2);
 
 	/* sealing twice changes nothing */
-	ck_assert_int_eq(lp_patch_seal(ctx, path), 0);
+	ck_assert_int_eq(lp_patch_seal(unit_ctx, path), 0);
 	p = open_patch(path);
 	ck_assert_str_eq(lp_patch_id(p), orig_id);
 	lp_patch_close(p);
@@ -440,7 +412,7 @@ START_TEST(test_seal_round_trip)
 	img[info + LP_INFO_OFF_MODULE + strlen("padded.el")] = 'X';
 	unit_write_file(path, img, len);
 	refuse(path, -LP_EBADPATCH, "changed");
-	ck_assert_int_eq(lp_patch_seal(ctx, path), 0);
+	ck_assert_int_eq(lp_patch_seal(unit_ctx, path), 0);
 	p = open_patch(path);
 	ck_assert_str_eq(lp_patch_target_name(p), "padded.elX");
 	ck_assert_str_ne(lp_patch_id(p), orig_id);
@@ -456,14 +428,14 @@ START_TEST(test_seal_errors)
 	size_t len, len2;
 	uint8_t *img = read_fixture("padded.elf", &len), *after;
 
-	ck_assert_int_eq(lp_patch_seal(ctx, tmp_path(path, sizeof(path), "missing")),
+	ck_assert_int_eq(lp_patch_seal(unit_ctx, tmp_path(path, sizeof(path), "missing")),
 			 -ENOENT);
 	unit_write_file(tmp_path(path, sizeof(path), "text"), "text\n", 5);
-	ck_assert_int_lt(lp_patch_seal(ctx, path), 0);
+	ck_assert_int_lt(lp_patch_seal(unit_ctx, path), 0);
 	/* an ELF file that is not a patch is left alone */
 	unit_write_file(tmp_path(path, sizeof(path), "padded.elf"), img, len);
-	ck_assert_int_eq(lp_patch_seal(ctx, path), -LP_EBADPATCH);
-	ck_assert_str_ne(lp_ctx_errmsg(ctx), "");
+	ck_assert_int_eq(lp_patch_seal(unit_ctx, path), -LP_EBADPATCH);
+	ck_assert_str_ne(lp_ctx_errmsg(unit_ctx), "");
 	after = unit_read_file(path, &len2);
 	ck_assert_uint_eq(len2, len);
 	ck_assert_mem_eq(after, img, len);
@@ -600,9 +572,9 @@ START_TEST(test_edited_and_sealed)
 	unit_write_file(tmp_path(path, sizeof(path), "edited.lpatch"), img, len);
 	/* unsealed: the checksum catches it */
 	refuse(path, -LP_EBADPATCH, edits[_i].name);
-	err = lp_patch_seal(ctx, path);
+	err = lp_patch_seal(unit_ctx, path);
 	ck_assert_msg(err == 0, "%s: lp_patch_seal: %d (%s)", edits[_i].name, err,
-		      lp_ctx_errmsg(ctx));
+		      lp_ctx_errmsg(unit_ctx));
 	refuse(path, edits[_i].want, edits[_i].name);
 	free(img);
 }
@@ -622,7 +594,7 @@ START_TEST(test_info_damaged)
 	/* bad magic */
 	img[info + 3] ^= 0x20;
 	unit_write_file(path, img, len);
-	ck_assert_int_eq(lp_patch_seal(ctx, path), -LP_EBADPATCH);
+	ck_assert_int_eq(lp_patch_seal(unit_ctx, path), -LP_EBADPATCH);
 	refuse(path, -LP_EBADPATCH, "info magic");
 	img[info + 3] ^= 0x20;
 	/* too short */
@@ -630,14 +602,14 @@ START_TEST(test_info_damaged)
 	sh.sh_size = LP_INFO_SIZE - 1;
 	put_shdr(img, len, idx, &sh);
 	unit_write_file(path, img, len);
-	ck_assert_int_eq(lp_patch_seal(ctx, path), -LP_EBADPATCH);
+	ck_assert_int_eq(lp_patch_seal(unit_ctx, path), -LP_EBADPATCH);
 	refuse(path, -LP_EBADPATCH, "info too short");
 	/* outside the file */
 	sh.sh_size = LP_INFO_SIZE;
 	sh.sh_offset = len - 8;
 	put_shdr(img, len, idx, &sh);
 	unit_write_file(path, img, len);
-	ck_assert_int_eq(lp_patch_seal(ctx, path), -LP_EBADPATCH);
+	ck_assert_int_eq(lp_patch_seal(unit_ctx, path), -LP_EBADPATCH);
 	refuse(path, -LP_EBADPATCH, "info outside the file");
 	free(img);
 }
@@ -693,31 +665,31 @@ START_TEST(test_ctx_errmsg)
 	struct lp_patch *p = NULL;
 	struct log_seen seen;
 
-	ck_assert_str_eq(lp_ctx_errmsg(ctx), "");
+	ck_assert_str_eq(lp_ctx_errmsg(unit_ctx), "");
 	tmp_path(path, sizeof(path), "missing.lpatch");
-	ck_assert_int_eq(lp_patch_open(ctx, path, &p), -ENOENT);
-	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(ctx), path));
+	ck_assert_int_eq(lp_patch_open(unit_ctx, path, &p), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), path));
 
 	/* failures reach the log callback at the debug level */
 	memset(&seen, 0, sizeof(seen));
-	lp_ctx_set_log(ctx, log_fn, &seen, LP_LOG_DEBUG);
-	ck_assert_int_eq(lp_patch_open(ctx, path, &p), -ENOENT);
+	lp_ctx_set_log(unit_ctx, log_fn, &seen, LP_LOG_DEBUG);
+	ck_assert_int_eq(lp_patch_open(unit_ctx, path, &p), -ENOENT);
 	ck_assert_int_ge(seen.n, 1);
 	ck_assert_int_eq(seen.level, LP_LOG_DEBUG);
 	ck_assert_ptr_nonnull(strstr(seen.last, path));
 	/* and not above it */
 	memset(&seen, 0, sizeof(seen));
-	lp_ctx_set_log(ctx, log_fn, &seen, LP_LOG_WARN);
-	ck_assert_int_eq(lp_patch_open(ctx, path, &p), -ENOENT);
+	lp_ctx_set_log(unit_ctx, log_fn, &seen, LP_LOG_WARN);
+	ck_assert_int_eq(lp_patch_open(unit_ctx, path, &p), -ENOENT);
 	ck_assert_int_eq(seen.n, 0);
-	lp_ctx_set_log(ctx, NULL, NULL, LP_LOG_DEBUG);
-	ck_assert_int_eq(lp_patch_open(ctx, path, &p), -ENOENT);
+	lp_ctx_set_log(unit_ctx, NULL, NULL, LP_LOG_DEBUG);
+	ck_assert_int_eq(lp_patch_open(unit_ctx, path, &p), -ENOENT);
 	ck_assert_ptr_null(p);
 
 	/* a later failure replaces the message */
 	unit_write_file(path, "x", 1);
-	ck_assert_int_eq(lp_patch_open(ctx, path, &p), -LP_EBADPATCH);
-	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(ctx), "not a patch file"));
+	ck_assert_int_eq(lp_patch_open(unit_ctx, path, &p), -LP_EBADPATCH);
+	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), "not a patch file"));
 }
 END_TEST
 
@@ -739,8 +711,8 @@ Suite *patch_suite(void)
 	TCase *tc;
 
 	tc = tcase_create("open");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, unit_setup_ctx, unit_teardown_ctx);
+	tcase_add_unchecked_fixture(tc, unit_setup_tmp, unit_teardown_tmp);
 	tcase_add_test(tc, test_open_good);
 	tcase_add_test(tc, test_open_lib);
 	tcase_add_test(tc, test_open_copy);
@@ -748,8 +720,8 @@ Suite *patch_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("damaged");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, unit_setup_ctx, unit_teardown_ctx);
+	tcase_add_unchecked_fixture(tc, unit_setup_tmp, unit_teardown_tmp);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_flipped);
 	tcase_add_test(tc, test_truncated);
@@ -759,15 +731,15 @@ Suite *patch_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("seal");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, unit_setup_ctx, unit_teardown_ctx);
+	tcase_add_unchecked_fixture(tc, unit_setup_tmp, unit_teardown_tmp);
 	tcase_add_test(tc, test_seal_round_trip);
 	tcase_add_test(tc, test_seal_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_add_unchecked_fixture(tc, setup_tmp, teardown_tmp);
+	tcase_add_checked_fixture(tc, unit_setup_ctx, unit_teardown_ctx);
+	tcase_add_unchecked_fixture(tc, unit_setup_tmp, unit_teardown_tmp);
 	tcase_add_test(tc, test_strerror);
 	tcase_add_test(tc, test_ctx_errmsg);
 	tcase_add_test(tc, test_fnv1a64);

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "livepatch/livepatch.h"
 #include "unit.h"
 
 const char *unit_fixture(char *buf, size_t len, const char *name)
@@ -120,6 +121,31 @@ uint8_t *unit_dup(const void *buf, size_t len)
 	if (len)
 		memcpy(p, buf, len);
 	return p;
+}
+
+struct lp_ctx *unit_ctx;
+char *unit_tmp;
+
+void unit_setup_ctx(void)
+{
+	ck_assert_int_eq(lp_ctx_new(&unit_ctx), 0);
+}
+
+void unit_teardown_ctx(void)
+{
+	lp_ctx_free(unit_ctx);
+	unit_ctx = NULL;
+}
+
+void unit_setup_tmp(void)
+{
+	unit_tmp = unit_mkdtemp();
+}
+
+void unit_teardown_tmp(void)
+{
+	unit_rmdir(unit_tmp);
+	unit_tmp = NULL;
 }
 
 int main(void)

@@ -12,6 +12,16 @@ Suite *decode_suite(void);
 Suite *elf_suite(void);
 Suite *patch_suite(void);
 
+/* A context per test (checked fixture: in the test's process). */
+extern struct lp_ctx *unit_ctx;
+void unit_setup_ctx(void);
+void unit_teardown_ctx(void);
+/* A temporary directory per test case (unchecked fixture: in the runner,
+ * so that it is removed even when a test fails). */
+extern char *unit_tmp;
+void unit_setup_tmp(void);
+void unit_teardown_tmp(void);
+
 /* Path of a fixture built by make (FIXTURE_DIR) into @buf. */
 const char *unit_fixture(char *buf, size_t len, const char *name);
 /* Is the fixture an empty placeholder (a clang fixture without clang)? */
