@@ -14,10 +14,13 @@
 #include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -50,6 +53,63 @@ static int remote_munmap(struct lp_proc *proc, struct lp_thread *t,
 	int err = lp_remote_syscall(proc, t, insn, SYS_munmap, args, &ret);
 
 	return err ? err : (int)ret;
+}
+
+static int remote_call(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
+		       long nr, uint64_t a0, uint64_t a1, int64_t *ret)
+{
+	uint64_t args[6] = { a0, a1, 0, 0, 0, 0 };
+	int err = lp_remote_syscall(proc, t, insn, nr, args, ret);
+
+	if (err)
+		return err;
+	return *ret < 0 && *ret > -4096 ? (int)*ret : 0;
+}
+
+/*
+ * Put the patch file into the target as a memfd named after the patch,
+ * so that its segments can be mapped from it like a library's: the
+ * mappings then read "/memfd:livepatch:ID" in /proc/PID/maps, and a later
+ * run finds the patch's ELF (and its unwind tables) through map_files,
+ * which lets it walk the stack of a thread running in the patch's code.
+ * The file's bytes are written by us, through /proc/PID/fd.  Returns the
+ * target's fd, or a negative error (then plain anonymous memory is used).
+ */
+static int make_memfd(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
+		      const struct lp_patch *patch, uint64_t size)
+{
+	char name[64], path[96];
+	size_t fsize, nlen;
+	const uint8_t *file = lp_elf_image(patch->elf, &fsize);
+	/* the name goes below the thread's red zone: unused stack, as the
+	 * thread is stopped and runs nothing but our system calls */
+	uint64_t name_at = ((t->regs.rsp - 128 - sizeof(name)) & ~15ULL);
+	int64_t fd;
+	int lfd, err;
+
+	snprintf(name, sizeof(name), "livepatch:%s", patch->id);
+	nlen = strlen(name) + 1;
+	err = lp_proc_write(proc, name_at, name, nlen);
+	if (!err)
+		err = remote_call(proc, t, insn, SYS_memfd_create, name_at, 1 /* MFD_CLOEXEC */,
+				  &fd);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", proc->pid, (int)fd);
+	lfd = open(path, O_RDWR | O_CLOEXEC);
+	err = lfd < 0 ? -errno : 0;
+	if (!err && (pwrite(lfd, file, fsize, 0) != (ssize_t)fsize ||
+		     ftruncate(lfd, (off_t)(size > fsize ? size : fsize))))
+		err = -EIO;
+	if (lfd >= 0)
+		close(lfd);
+	if (err) {
+		int64_t ret;
+
+		remote_call(proc, t, insn, SYS_close, (uint64_t)fd, 0, &ret);
+		return err;
+	}
+	return (int)fd;
 }
 
 static int prot_of(uint32_t pflags)
@@ -121,9 +181,10 @@ int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
 	const struct lp_segment *segs;
 	size_t nsegs = lp_elf_segments(patch->elf, &segs), i, fsize;
 	const uint8_t *file = lp_elf_image(patch->elf, &fsize);
-	uint64_t hi = 0, size, base = 0, insn;
+	uint64_t hi = 0, size, base = 0, insn, span;
 	uint8_t *img = NULL;
-	int err;
+	int err, fd = -1;
+	int64_t ret;
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < nsegs; i++) {
@@ -169,12 +230,34 @@ int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
 	err = relocate(proc, patch, target, img, size, base);
 	if (err)
 		goto fail_unmap;
+	/* the file must reach as far as any segment's pages map it */
+	for (i = 0, span = 0; i < nsegs; i++) {
+		uint64_t e = PAGE_DOWN(segs[i].offset) + PAGE_UP(segs[i].vaddr + segs[i].memsz) -
+			     PAGE_DOWN(segs[i].vaddr);
+
+		if (e > span)
+			span = e;
+	}
+	fd = make_memfd(proc, t, insn, patch, span);
+	if (fd < 0)
+		lp_debug(proc->ctx, "no memfd for the patch (%s): anonymous memory instead",
+			 strerror(-fd));
 	for (i = 0; i < nsegs; i++) {
 		uint64_t s = PAGE_DOWN(segs[i].vaddr), e = PAGE_UP(segs[i].vaddr + segs[i].memsz);
 		uint64_t got;
+		uint64_t args[6] = { base + s, e - s, (uint64_t)prot_of(segs[i].flags),
+				     MAP_PRIVATE | MAP_FIXED, (uint64_t)fd,
+				     PAGE_DOWN(segs[i].offset) };
 
-		err = remote_mmap(proc, t, insn, base + s, e - s, prot_of(segs[i].flags),
-				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, &got);
+		if (fd >= 0) {
+			err = lp_remote_syscall(proc, t, insn, SYS_mmap, args, &ret);
+			if (!err && ret < 0 && ret > -4096)
+				err = (int)ret;
+			got = (uint64_t)ret;
+		} else {
+			err = remote_mmap(proc, t, insn, base + s, e - s, prot_of(segs[i].flags),
+					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, &got);
+		}
 		if (!err && got != base + s)
 			err = -EFAULT;
 		if (err) {
@@ -192,10 +275,14 @@ int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
 	for (i = 0; i < patch->nfuncs; i++)
 		out->new_addr[i] = base + patch->funcs[i].new_vaddr;
 	lp_info(proc->ctx, "patch mapped at %#" PRIx64 " (%" PRIu64 " bytes)", base, size);
+	if (fd >= 0) /* the mappings keep the file */
+		remote_call(proc, t, insn, SYS_close, (uint64_t)fd, 0, &ret);
 	free(img);
 	return 0;
 
 fail_unmap:
+	if (fd >= 0)
+		remote_call(proc, t, insn, SYS_close, (uint64_t)fd, 0, &ret);
 	remote_munmap(proc, t, insn, base, size);
 fail:
 	free(img);

@@ -244,6 +244,21 @@ expect_value() {
 	assert_alive
 }
 
+# wait_value VALUE: poll the current target (10 s at most) until answer()
+# gives VALUE in every thread: the low-priority workers may take a moment
+# to run again after an apply.
+wait_value() {
+	_wv_i=0
+	while :; do
+		query_status
+		[ "$STATUS_VALUE" = "$1" ] && return 0
+		[ "$_wv_i" -lt 50 ] ||
+			fail "the workers report $STATUS_VALUE, expected $1"
+		sleep 0.2
+		_wv_i=$((_wv_i + 1))
+	done
+}
+
 # After a refused apply: the target must behave exactly as before.
 expect_unchanged() {
 	if grep -q '^all-new' "$TARGET_OUT"; then

@@ -20,19 +20,6 @@ assert_not_torn() {
 	[ -z "$_ant" ] || fail "$2: a worker saw one function patched and not the other: $_ant"
 }
 
-# wait_value VALUE: wait up to 10 s for every worker to report VALUE.
-wait_value() {
-	_wv_i=0
-	while :; do
-		query_status
-		[ "$STATUS_VALUE" = "$1" ] && return 0
-		[ "$_wv_i" -lt 50 ] ||
-			fail "the workers report $STATUS_VALUE, expected $1"
-		sleep 0.2
-		_wv_i=$((_wv_i + 1))
-	done
-}
-
 build_target "$T/two" "$TARGETS/two.c" "$NOCET_CFLAGS"
 build_patch "$T/two" "$T/two.lpatch" "$TARGETS/two-patch.c"
 grep -q '2 functions' "$BUILD_OUT" ||
