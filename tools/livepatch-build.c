@@ -46,7 +46,8 @@ static void usage(FILE *f)
 		"  -t, --target FILE   the target module (its build-id is recorded)\n"
 		"  -o, --output FILE   the patch file to write\n"
 		"  -v, --verbose       show the compiler command\n"
-		"  -h, --help          show this help\n\n"
+		"  -h, --help          show this help\n"
+		"  -V, --version       show the version\n\n"
 		"Environment: CC (compiler, default %s), LIVEPATCH_INCLUDEDIR\n"
 		"(where livepatch/patch.h is, default %s).\n",
 		prog, LP_DEFAULT_CC, LP_INCLUDEDIR);
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *target = NULL, *outpath = NULL, *src, *cc, *incdir;
@@ -117,12 +119,13 @@ int main(int argc, char **argv)
 	size_t i;
 
 	/* '+': stop at the patch source, the rest are compiler flags */
-	while ((c = getopt_long(argc, argv, "+t:o:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+t:o:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': target = optarg; break;
 		case 'o': outpath = optarg; break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return EX_OK;
+		case 'V': printf("livepatch-build %s\n", PACKAGE_VERSION); return EX_OK;
 		default: usage(stderr); return EX_USAGE;
 		}
 	}

@@ -28,6 +28,9 @@
 extern "C" {
 #endif
 
+/* What the library exports (it is built with hidden visibility). */
+#define LP_API __attribute__((visibility("default")))
+
 #define LP_ERRNO_BASE 4000
 
 enum lp_error {
@@ -58,28 +61,28 @@ struct lp_patch;
 typedef void (*lp_log_fn)(enum lp_log_level level, const char *msg, void *user);
 
 /* Context: logging and the last error's detail. */
-int lp_ctx_new(struct lp_ctx **out);
-void lp_ctx_free(struct lp_ctx *ctx);
+LP_API int lp_ctx_new(struct lp_ctx **out);
+LP_API void lp_ctx_free(struct lp_ctx *ctx);
 /* Messages up to max_level go to fn; fn == NULL silences the library. */
-void lp_ctx_set_log(struct lp_ctx *ctx, lp_log_fn fn, void *user,
+LP_API void lp_ctx_set_log(struct lp_ctx *ctx, lp_log_fn fn, void *user,
 		    enum lp_log_level max_level);
 /* One line describing the last failure of a call on ctx ("" if none). */
-const char *lp_ctx_errmsg(const struct lp_ctx *ctx);
+LP_API const char *lp_ctx_errmsg(const struct lp_ctx *ctx);
 /* Static text for an error code (negative or positive). */
-const char *lp_strerror(int err);
+LP_API const char *lp_strerror(int err);
 
 /* Patch files, as written by livepatch-build. */
-int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out);
-void lp_patch_close(struct lp_patch *patch);
+LP_API int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out);
+LP_API void lp_patch_close(struct lp_patch *patch);
 /* Hex digest of the patch file's content: identifies the patch. */
-const char *lp_patch_id(const struct lp_patch *patch);
+LP_API const char *lp_patch_id(const struct lp_patch *patch);
 /* Build-id (hex) and file name of the module the patch was built for. */
-const char *lp_patch_target_build_id(const struct lp_patch *patch);
-const char *lp_patch_target_name(const struct lp_patch *patch);
-size_t lp_patch_nfuncs(const struct lp_patch *patch);
+LP_API const char *lp_patch_target_build_id(const struct lp_patch *patch);
+LP_API const char *lp_patch_target_name(const struct lp_patch *patch);
+LP_API size_t lp_patch_nfuncs(const struct lp_patch *patch);
 /* Name of the i-th replaced function, and of its replacement. */
-const char *lp_patch_func_old(const struct lp_patch *patch, size_t i);
-const char *lp_patch_func_new(const struct lp_patch *patch, size_t i);
+LP_API const char *lp_patch_func_old(const struct lp_patch *patch, size_t i);
+LP_API const char *lp_patch_func_new(const struct lp_patch *patch, size_t i);
 
 struct lp_apply_opts {
 	size_t sz;          /* sizeof(struct lp_apply_opts) */
@@ -98,25 +101,25 @@ struct lp_apply_result {
  * failure the target keeps running unpatched, with nothing of the patch
  * left mapped.  @opts and @res may be NULL.
  */
-int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
+LP_API int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 	     const struct lp_apply_opts *opts, struct lp_apply_result *res);
 
 /* ELF helpers used by livepatch-build. */
 
 /* Hex build-id of an ELF file into buf; -LP_ENOBUILDID if it has none. */
-int lp_elf_file_build_id(struct lp_ctx *ctx, const char *path, char *buf,
+LP_API int lp_elf_file_build_id(struct lp_ctx *ctx, const char *path, char *buf,
 			 size_t len);
 /*
  * 0 if @symbol is a function of the ELF file at @path with a verified
  * patchable pad; -LP_ENOSYM, -LP_ENOPAD (detail in lp_ctx_errmsg) otherwise.
  */
-int lp_elf_file_check_function(struct lp_ctx *ctx, const char *path,
+LP_API int lp_elf_file_check_function(struct lp_ctx *ctx, const char *path,
 			       const char *symbol);
 /*
  * Finish a patch file written by the compiler: fill in its target and its
  * checksum, so that lp_patch_open() can tell a damaged file.
  */
-int lp_patch_seal(struct lp_ctx *ctx, const char *path);
+LP_API int lp_patch_seal(struct lp_ctx *ctx, const char *path);
 
 #ifdef __cplusplus
 }
