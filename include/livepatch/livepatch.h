@@ -83,6 +83,10 @@ LP_API size_t lp_patch_nfuncs(const struct lp_patch *patch);
 /* Name of the i-th replaced function, and of its replacement. */
 LP_API const char *lp_patch_func_old(const struct lp_patch *patch, size_t i);
 LP_API const char *lp_patch_func_new(const struct lp_patch *patch, size_t i);
+/* Symbols the patch takes from the process (functions it calls, data it
+ * uses), resolved when it is applied. */
+LP_API size_t lp_patch_nrefs(const struct lp_patch *patch);
+LP_API const char *lp_patch_ref(const struct lp_patch *patch, size_t i);
 
 struct lp_apply_opts {
 	size_t sz;          /* sizeof(struct lp_apply_opts) */

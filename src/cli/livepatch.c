@@ -42,16 +42,18 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: %s apply [-v] [--timeout SECS] PID PATCH_FILE\n"
+		"       %s info PATCH_FILE\n"
 		"       %s --help | --version\n\n"
-		"Replace functions inside the running process PID with the ones in\n"
-		"PATCH_FILE (built by livepatch-build), without restarting it.\n\n"
-		"Options:\n"
+		"apply: replace functions inside the running process PID with the\n"
+		"ones in PATCH_FILE (built by livepatch-build), without restarting it.\n"
+		"info: show what PATCH_FILE is for and what it replaces.\n\n"
+		"Options of apply:\n"
 		"  -v, --verbose        report the steps and the pause (twice: debug)\n"
 		"  -t, --timeout SECS   give up finding a safe point after SECS seconds\n"
 		"                       (default 10)\n"
 		"  -h, --help           show this help\n"
 		"  -V, --version        show the version\n",
-		prog, prog);
+		prog, prog, prog);
 }
 
 static void log_cb(enum lp_log_level level, const char *msg, void *user)
@@ -216,6 +218,47 @@ out:
 	return ret;
 }
 
+static int cmd_info(int argc, char **argv)
+{
+	struct lp_patch *patch = NULL;
+	struct lp_ctx *ctx;
+	size_t i;
+	int err;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return EX_OK;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "%s: info needs PATCH_FILE (see --help)\n", prog);
+		return EX_USAGE;
+	}
+	if (lp_ctx_new(&ctx)) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return EX_FAIL;
+	}
+	err = lp_patch_open(ctx, argv[1], &patch);
+	if (err) {
+		err = report(ctx, err == -ENOENT ? -LP_EBADPATCH : err);
+		lp_ctx_free(ctx);
+		return err;
+	}
+	printf("patch:     %s\n", lp_patch_id(patch));
+	printf("target:    %s\n", lp_patch_target_name(patch));
+	printf("build-id:  %s\n", lp_patch_target_build_id(patch));
+	printf("replaces:  %zu function%s\n", lp_patch_nfuncs(patch),
+	       lp_patch_nfuncs(patch) == 1 ? "" : "s");
+	for (i = 0; i < lp_patch_nfuncs(patch); i++)
+		printf("  %s -> %s\n", lp_patch_func_old(patch, i), lp_patch_func_new(patch, i));
+	printf("uses:      %zu symbol%s of the process\n", lp_patch_nrefs(patch),
+	       lp_patch_nrefs(patch) == 1 ? "" : "s");
+	for (i = 0; i < lp_patch_nrefs(patch); i++)
+		printf("  %s\n", lp_patch_ref(patch, i));
+	lp_patch_close(patch);
+	lp_ctx_free(ctx);
+	return EX_OK;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -234,6 +277,8 @@ int main(int argc, char **argv)
 		raise_priority();
 		return cmd_apply(argc - 1, argv + 1);
 	}
+	if (!strcmp(argv[1], "info"))
+		return cmd_info(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s' (see --help)\n", prog, argv[1]);
 	return EX_USAGE;
 }

@@ -328,6 +328,8 @@ struct lp_patch {
 	char module[153];
 	struct lp_patch_func *funcs;
 	size_t nfuncs;
+	char **refs;   /* symbols taken from the process */
+	size_t nrefs;
 };
 
 uint64_t lp_fnv1a64(uint64_t h, const void *buf, size_t len);

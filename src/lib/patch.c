@@ -97,6 +97,29 @@ static int read_string(const struct lp_elf *elf, uint64_t vaddr, char **out)
 	return *out ? 0 : -ENOMEM;
 }
 
+/* The symbols the patch takes from the process: its undefined ones, once each. */
+static int read_refs(struct lp_patch *p, const struct lp_reloc *rel, size_t nrel)
+{
+	size_t i, k;
+
+	p->refs = calloc(nrel ? nrel : 1, sizeof(*p->refs));
+	if (!p->refs)
+		return -ENOMEM;
+	for (i = 0; i < nrel; i++) {
+		if (!rel[i].sym || rel[i].sym_defined)
+			continue;
+		for (k = 0; k < p->nrefs && strcmp(p->refs[k], rel[i].sym); k++)
+			;
+		if (k < p->nrefs)
+			continue;
+		p->refs[p->nrefs] = strdup(rel[i].sym);
+		if (!p->refs[p->nrefs])
+			return -ENOMEM;
+		p->nrefs++;
+	}
+	return 0;
+}
+
 static int read_funcs(struct lp_ctx *ctx, struct lp_patch *p, const char *path)
 {
 	struct lp_reloc *rel = NULL;
@@ -170,8 +193,9 @@ static int read_funcs(struct lp_ctx *ctx, struct lp_patch *p, const char *path)
 			return -ENOMEM;
 		}
 	}
+	err = read_refs(p, rel, nrel);
 	free(rel);
-	return 0;
+	return err;
 }
 
 int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out)
@@ -244,6 +268,9 @@ void lp_patch_close(struct lp_patch *p)
 		free(p->funcs[i].new_name);
 	}
 	free(p->funcs);
+	for (i = 0; i < p->nrefs; i++)
+		free(p->refs[i]);
+	free(p->refs);
 	lp_elf_close(p->elf);
 	free(p);
 }
@@ -261,6 +288,13 @@ const char *lp_patch_func_old(const struct lp_patch *p, size_t i)
 const char *lp_patch_func_new(const struct lp_patch *p, size_t i)
 {
 	return i < p->nfuncs ? p->funcs[i].new_name : NULL;
+}
+
+size_t lp_patch_nrefs(const struct lp_patch *p) { return p->nrefs; }
+
+const char *lp_patch_ref(const struct lp_patch *p, size_t i)
+{
+	return i < p->nrefs ? p->refs[i] : NULL;
 }
 
 int lp_patch_seal(struct lp_ctx *ctx, const char *path)
