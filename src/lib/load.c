@@ -28,42 +28,49 @@
 #define PAGE_DOWN(x) ((x) & ~(PAGE - 1))
 #define PAGE_UP(x) (((x) + PAGE - 1) & ~(PAGE - 1))
 
-static int remote_mmap(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
-		       uint64_t addr, uint64_t len, int prot, int flags,
-		       uint64_t *out)
-{
-	uint64_t args[6] = { addr, len, (uint64_t)prot, (uint64_t)flags,
-			     (uint64_t)-1, 0 };
-	int64_t ret;
-	int err = lp_remote_syscall(proc, t, insn, SYS_mmap, args, &ret);
-
-	if (err)
-		return err;
-	if (ret < 0 && ret > -4096)
-		return (int)ret;
-	*out = (uint64_t)ret;
-	return 0;
-}
-
-static int remote_munmap(struct lp_proc *proc, struct lp_thread *t,
-			 uint64_t insn, uint64_t addr, uint64_t len)
-{
-	uint64_t args[6] = { addr, len, 0, 0, 0, 0 };
-	int64_t ret;
-	int err = lp_remote_syscall(proc, t, insn, SYS_munmap, args, &ret);
-
-	return err ? err : (int)ret;
-}
-
+/* A system call in the target; its -errno result becomes the return value. */
 static int remote_call(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
-		       long nr, uint64_t a0, uint64_t a1, int64_t *ret)
+		       long nr, const uint64_t args[6], int64_t *ret)
 {
-	uint64_t args[6] = { a0, a1, 0, 0, 0, 0 };
 	int err = lp_remote_syscall(proc, t, insn, nr, args, ret);
 
 	if (err)
 		return err;
 	return *ret < 0 && *ret > -4096 ? (int)*ret : 0;
+}
+
+/* mmap in the target: of @fd at @off, or anonymous when @fd < 0. */
+static int remote_mmap(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
+		       uint64_t addr, uint64_t len, int prot, int flags, int fd,
+		       uint64_t off, uint64_t *out)
+{
+	uint64_t args[6] = { addr, len, (uint64_t)prot,
+			     (uint64_t)(flags | (fd < 0 ? MAP_ANONYMOUS : 0)),
+			     (uint64_t)(int64_t)fd, fd < 0 ? 0 : off };
+	int64_t ret;
+	int err = remote_call(proc, t, insn, SYS_mmap, args, &ret);
+
+	if (!err)
+		*out = (uint64_t)ret;
+	return err;
+}
+
+static int remote_munmap(struct lp_proc *proc, struct lp_thread *t,
+			 uint64_t insn, uint64_t addr, uint64_t len)
+{
+	const uint64_t args[6] = { addr, len };
+	int64_t ret;
+
+	return remote_call(proc, t, insn, SYS_munmap, args, &ret);
+}
+
+static void remote_close(struct lp_proc *proc, struct lp_thread *t,
+			 uint64_t insn, int fd)
+{
+	const uint64_t args[6] = { (uint64_t)fd };
+	int64_t ret;
+
+	remote_call(proc, t, insn, SYS_close, args, &ret);
 }
 
 /*
@@ -91,8 +98,8 @@ static int make_memfd(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
 	nlen = strlen(name) + 1;
 	err = lp_proc_write(proc, name_at, name, nlen);
 	if (!err)
-		err = remote_call(proc, t, insn, SYS_memfd_create, name_at, 1 /* MFD_CLOEXEC */,
-				  &fd);
+		err = remote_call(proc, t, insn, SYS_memfd_create,
+				  (const uint64_t[6]){ name_at, 1 /* MFD_CLOEXEC */ }, &fd);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", proc->pid, (int)fd);
@@ -104,9 +111,7 @@ static int make_memfd(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
 	if (lfd >= 0)
 		close(lfd);
 	if (err) {
-		int64_t ret;
-
-		remote_call(proc, t, insn, SYS_close, (uint64_t)fd, 0, &ret);
+		remote_close(proc, t, insn, (int)fd);
 		return err;
 	}
 	return (int)fd;
@@ -184,7 +189,6 @@ int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
 	uint64_t hi = 0, size, base = 0, insn, span;
 	uint8_t *img = NULL;
 	int err, fd = -1;
-	int64_t ret;
 
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < nsegs; i++) {
@@ -218,8 +222,7 @@ int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
 		goto fail;
 	/* Reserve the whole span first, so that the segments land at the
 	 * distances the patch was linked for. */
-	err = remote_mmap(proc, t, insn, 0, size, PROT_NONE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, &base);
+	err = remote_mmap(proc, t, insn, 0, size, PROT_NONE, MAP_PRIVATE, -1, 0, &base);
 	if (err) {
 		err = lp_fail(proc->ctx, err, "mmap in process %d failed: %s", proc->pid,
 			      strerror(-err));
@@ -245,19 +248,9 @@ int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
 	for (i = 0; i < nsegs; i++) {
 		uint64_t s = PAGE_DOWN(segs[i].vaddr), e = PAGE_UP(segs[i].vaddr + segs[i].memsz);
 		uint64_t got;
-		uint64_t args[6] = { base + s, e - s, (uint64_t)prot_of(segs[i].flags),
-				     MAP_PRIVATE | MAP_FIXED, (uint64_t)fd,
-				     PAGE_DOWN(segs[i].offset) };
 
-		if (fd >= 0) {
-			err = lp_remote_syscall(proc, t, insn, SYS_mmap, args, &ret);
-			if (!err && ret < 0 && ret > -4096)
-				err = (int)ret;
-			got = (uint64_t)ret;
-		} else {
-			err = remote_mmap(proc, t, insn, base + s, e - s, prot_of(segs[i].flags),
-					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, &got);
-		}
+		err = remote_mmap(proc, t, insn, base + s, e - s, prot_of(segs[i].flags),
+				  MAP_PRIVATE | MAP_FIXED, fd, PAGE_DOWN(segs[i].offset), &got);
 		if (!err && got != base + s)
 			err = -EFAULT;
 		if (err) {
@@ -276,13 +269,13 @@ int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
 		out->new_addr[i] = base + patch->funcs[i].new_vaddr;
 	lp_info(proc->ctx, "patch mapped at %#" PRIx64 " (%" PRIu64 " bytes)", base, size);
 	if (fd >= 0) /* the mappings keep the file */
-		remote_call(proc, t, insn, SYS_close, (uint64_t)fd, 0, &ret);
+		remote_close(proc, t, insn, fd);
 	free(img);
 	return 0;
 
 fail_unmap:
 	if (fd >= 0)
-		remote_call(proc, t, insn, SYS_close, (uint64_t)fd, 0, &ret);
+		remote_close(proc, t, insn, fd);
 	remote_munmap(proc, t, insn, base, size);
 fail:
 	free(img);
