@@ -205,6 +205,8 @@ struct lp_module *lp_proc_module_by_build_id(struct lp_proc *proc,
 int lp_proc_tasks(pid_t pid, pid_t **tids, size_t *n);
 /* State letter of a thread (R, S, D, T, t, Z...), or 0. */
 char lp_proc_task_state(pid_t pid, pid_t tid);
+/* Is the thread there and not exiting (not a zombie)? */
+bool lp_proc_task_alive(pid_t pid, pid_t tid);
 /* Signals pending for a thread or its process and not blocked by it. */
 int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending);
 /* Pid of the process tracing @pid (0 if none). */

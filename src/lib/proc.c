@@ -82,6 +82,13 @@ char lp_proc_task_state(pid_t pid, pid_t tid)
 	return status_field(pid, tid, "State", v, sizeof(v)) ? 0 : v[0];
 }
 
+bool lp_proc_task_alive(pid_t pid, pid_t tid)
+{
+	char st = lp_proc_task_state(pid, tid);
+
+	return st && st != 'Z' && st != 'X';
+}
+
 int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending)
 {
 	char v[3][32];
@@ -451,15 +458,13 @@ int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
 		goto fail;
 	}
 	snprintf(proc->dir, sizeof(proc->dir), "/proc/%d", pid);
-	if (lp_proc_task_state(pid, pid) == 'Z') {
+	if (!lp_proc_task_alive(pid, pid)) {
 		pid_t *tids;
 		size_t n, i;
 
 		if (!lp_proc_tasks(pid, &tids, &n)) {
 			for (i = 0; i < n; i++) {
-				char st = lp_proc_task_state(pid, tids[i]);
-
-				if (st && st != 'Z' && st != 'X') {
+				if (lp_proc_task_alive(pid, tids[i])) {
 					snprintf(proc->dir, sizeof(proc->dir), "/proc/%d/task/%d",
 						 pid, tids[i]);
 					break;

@@ -241,9 +241,7 @@ static int seize_new(struct lp_world *w, bool stop, size_t *added)
 		if (err == -EPERM) {
 			/* the kernel says EPERM, not ESRCH, for a thread that is
 			 * exiting: only a live thread makes it a refusal */
-			char st = lp_proc_task_state(w->proc->pid, tids[i]);
-
-			if (!st || st == 'Z' || st == 'X') {
+			if (!lp_proc_task_alive(w->proc->pid, tids[i])) {
 				t->gone = true;
 				err = -ESRCH;
 			}
