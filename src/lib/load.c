@@ -102,7 +102,7 @@ static int make_memfd(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
 				  (const uint64_t[6]){ name_at, 1 /* MFD_CLOEXEC */ }, &fd);
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", proc->pid, (int)fd);
+	snprintf(path, sizeof(path), "%s/fd/%d", proc->dir, (int)fd);
 	lfd = open(path, O_RDWR | O_CLOEXEC);
 	err = lfd < 0 ? -errno : 0;
 	if (!err && (pwrite(lfd, file, fsize, 0) != (ssize_t)fsize ||

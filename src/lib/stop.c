@@ -29,6 +29,11 @@ int lp_thread_seize(struct lp_ctx *ctx, struct lp_thread *t)
 	if (ptrace(PTRACE_SEIZE, t->tid, NULL, NULL)) {
 		int err = -errno;
 
+		/* The kernel says EPERM, not ESRCH, for a thread that is
+		 * exiting or a zombie main thread: only a live thread makes
+		 * it a refusal (/proc/TID/task/TID names any thread). */
+		if (err == -EPERM && !lp_proc_task_alive(t->tid, t->tid))
+			err = -ESRCH;
 		if (err == -ESRCH)
 			t->gone = true;
 		else
@@ -238,14 +243,6 @@ static int seize_new(struct lp_world *w, bool stop, size_t *added)
 			return -ENOMEM;
 		}
 		err = lp_thread_seize(ctx, t);
-		if (err == -EPERM) {
-			/* the kernel says EPERM, not ESRCH, for a thread that is
-			 * exiting: only a live thread makes it a refusal */
-			if (!lp_proc_task_alive(w->proc->pid, tids[i])) {
-				t->gone = true;
-				err = -ESRCH;
-			}
-		}
 		if (err == -ESRCH)
 			continue;
 		if (err) {
