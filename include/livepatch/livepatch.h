@@ -45,6 +45,9 @@ enum lp_error {
 	LP_ERELOC,                        /* patch needs an unsupported relocation */
 	LP_ENOBUILDID,                    /* ELF file carries no build-id */
 	LP_ETRACED,                       /* target is traced by another process */
+	LP_EAPPLIED,                      /* the patch is already applied */
+	LP_ENOTAPPLIED,                   /* no such patch is applied */
+	LP_EJOURNAL,                      /* the target's journal is unreadable */
 	LP_EMAX
 };
 
@@ -79,6 +82,11 @@ LP_API const char *lp_patch_id(const struct lp_patch *patch);
 /* Build-id (hex) and file name of the module the patch was built for. */
 LP_API const char *lp_patch_target_build_id(const struct lp_patch *patch);
 LP_API const char *lp_patch_target_name(const struct lp_patch *patch);
+/* A patch may replace functions of several modules (the executable and
+ * libraries): target 0 is the one above, the others follow. */
+LP_API size_t lp_patch_ntargets(const struct lp_patch *patch);
+LP_API int lp_patch_target(const struct lp_patch *patch, size_t i,
+			   const char **build_id, const char **name);
 LP_API size_t lp_patch_nfuncs(const struct lp_patch *patch);
 /* Name of the i-th replaced function, and of its replacement. */
 LP_API const char *lp_patch_func_old(const struct lp_patch *patch, size_t i);
@@ -88,9 +96,13 @@ LP_API const char *lp_patch_func_new(const struct lp_patch *patch, size_t i);
 LP_API size_t lp_patch_nrefs(const struct lp_patch *patch);
 LP_API const char *lp_patch_ref(const struct lp_patch *patch, size_t i);
 
+/* lp_apply_opts.flags */
+#define LP_APPLY_REPLACE 0x1u /* revert every applied patch in the same stop */
+
 struct lp_apply_opts {
 	size_t sz;          /* sizeof(struct lp_apply_opts) */
 	double timeout_s;   /* give up finding a safe point after this; <= 0: 10 s */
+	unsigned int flags; /* LP_APPLY_* */
 };
 
 struct lp_apply_result {
@@ -101,12 +113,76 @@ struct lp_apply_result {
 };
 
 /*
- * Apply @patch to process @pid: every replaced function or none.  On any
- * failure the target keeps running unpatched, with nothing of the patch
- * left mapped.  @opts and @res may be NULL.
+ * Apply @patch to process @pid: every replaced function or none.  A
+ * function replaced by an earlier patch gets the new version on top of it
+ * (reverting the new patch brings the earlier one back).  The patch is
+ * recorded in a journal inside the process.  On any failure the target
+ * keeps running as it was, with nothing of the patch left mapped.
+ * -LP_EAPPLIED if the same patch is applied already (nothing is done).
+ * @opts and @res may be NULL.
  */
 LP_API int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 	     const struct lp_apply_opts *opts, struct lp_apply_result *res);
+/*
+ * Revert the patch @id (its hex id, or a unique prefix of at least 4
+ * digits; NULL: every applied patch) in process @pid, under the same stop
+ * and checks as lp_apply.  Each function it replaced gets its previous
+ * version back: the next newest patch's, or the original.  The patch's
+ * code is unmapped once no thread's stack holds it; until then it stays,
+ * and a later lp_apply, lp_revert or lp_cleanup unmaps it.
+ * Returns the number of patches reverted (0 when @id is NULL and none
+ * was applied), -LP_ENOTAPPLIED if no such patch is applied.
+ */
+LP_API int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
+		     const struct lp_apply_opts *opts, struct lp_apply_result *res);
+/*
+ * Unmap the code of reverted patches that no thread's stack holds any
+ * more.  Returns how many were unmapped (0 when nothing was pending).
+ */
+LP_API int lp_cleanup(struct lp_ctx *ctx, pid_t pid,
+		      const struct lp_apply_opts *opts);
+
+/*
+ * The journal of a process: what is applied, as recorded inside the
+ * process itself.  Patches are indexed newest first.
+ */
+struct lp_journal;
+
+enum lp_patch_state {
+	LP_PATCH_APPLIED = 1,
+	LP_PATCH_REVERTED_IN_USE = 2, /* reverted; code still on a stack */
+	LP_PATCH_INTERRUPTED = 3,     /* an apply or revert did not finish */
+};
+
+struct lp_applied {
+	size_t sz;            /* sizeof(struct lp_applied), set by the caller */
+	const char *id;
+	const char *name;     /* the patch file's name without .lpatch */
+	const char *path;     /* the patch file, as applied */
+	int64_t time;         /* when it was applied, seconds since the epoch */
+	enum lp_patch_state state;
+	uint64_t map_start;   /* the patch's code and data in the process */
+	uint64_t map_size;
+	size_t nfuncs;
+};
+
+struct lp_applied_func {
+	size_t sz;            /* sizeof(struct lp_applied_func), set by the caller */
+	const char *name;     /* the function replaced */
+	const char *module;   /* path of the module defining it */
+	uint64_t addr;        /* its address in the process */
+	uint64_t new_addr;    /* the patch's version */
+	int live;             /* 1 if the patch's version is the one running now */
+};
+
+/* Read the journal of @pid (an empty one if it holds no patches). */
+LP_API int lp_journal_read(struct lp_ctx *ctx, pid_t pid, struct lp_journal **out);
+LP_API void lp_journal_free(struct lp_journal *j);
+LP_API size_t lp_journal_npatches(const struct lp_journal *j);
+LP_API int lp_journal_patch(const struct lp_journal *j, size_t i,
+			    struct lp_applied *out);
+LP_API int lp_journal_func(const struct lp_journal *j, size_t i, size_t k,
+			   struct lp_applied_func *out);
 
 /* ELF helpers used by livepatch-build. */
 

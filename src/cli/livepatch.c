@@ -11,10 +11,14 @@
 #include <limits.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "livepatch/livepatch.h"
 
@@ -33,27 +37,38 @@ enum exit_status {
 	EX_EXITED = 11,
 	EX_PATCHED = 12,
 	EX_TRACED = 13,
+	EX_APPLIED = 14,
+	EX_NOTAPPLIED = 15,
 };
 
 static const char *prog = "livepatch";
 static int verbosity;
+static bool json;
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s apply [-v] [--timeout SECS] PID PATCH_FILE\n"
+		"Usage: %s apply [-v] [--json] [--replace] [--timeout SECS] PID PATCH_FILE\n"
+		"       %s revert [-v] [--json] [--timeout SECS] PID PATCH_ID|--all\n"
+		"       %s list [-v] [--json] [PID]\n"
 		"       %s info PATCH_FILE\n"
 		"       %s --help | --version\n\n"
 		"apply: replace functions inside the running process PID with the\n"
 		"ones in PATCH_FILE (built by livepatch-build), without restarting it.\n"
+		"revert: give back the functions a patch replaced their previous version.\n"
+		"list: the patches applied in PID (newest first), or in every process.\n"
 		"info: show what PATCH_FILE is for and what it replaces.\n\n"
-		"Options of apply:\n"
+		"Options:\n"
 		"  -v, --verbose        report the steps and the pause (twice: debug)\n"
+		"  -j, --json           print the result as one JSON document\n"
+		"  -r, --replace        (apply) revert every patch applied so far, in the\n"
+		"                       same stop as the apply: for cumulative patches\n"
+		"  -a, --all            (revert) revert every applied patch\n"
 		"  -t, --timeout SECS   give up finding a safe point after SECS seconds\n"
 		"                       (default 10)\n"
 		"  -h, --help           show this help\n"
 		"  -V, --version        show the version\n",
-		prog, prog, prog);
+		prog, prog, prog, prog, prog);
 }
 
 static void log_cb(enum lp_log_level level, const char *msg, void *user)
@@ -91,15 +106,47 @@ static int status_of(int err)
 	case LP_EEXITED: return EX_EXITED;
 	case LP_EPATCHED: return EX_PATCHED;
 	case LP_ETRACED: return EX_TRACED;
+	case LP_EAPPLIED: return EX_APPLIED;
+	case LP_ENOTAPPLIED: return EX_NOTAPPLIED;
+	case EINVAL: return EX_USAGE;
 	default: return EX_FAIL;
 	}
 }
 
-/* One line: the library's detail, and what to do where it helps. */
-static int report(struct lp_ctx *ctx, int err)
+/* ---- JSON --------------------------------------------------------------- */
+
+static void json_str(const char *v)
+{
+	const unsigned char *p = (const unsigned char *)(v ? v : "");
+
+	putchar('"');
+	for (; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+/* "key": with a comma before it unless it is the first of its object */
+static void json_key(const char *k, bool first)
+{
+	if (!first)
+		putchar(',');
+	json_str(k);
+	putchar(':');
+}
+
+/* One line: the library's detail, and what to do where it helps; with
+ * --json the same as a document on stdout too. */
+static int report_cmd(struct lp_ctx *ctx, int err, const char *cmd, pid_t pid)
 {
 	const char *msg = lp_ctx_errmsg(ctx);
 	const char *hint = "";
+	int status = status_of(err);
 
 	if (-err == EPERM || -err == EACCES)
 		hint = " (run as root or as the process's user with CAP_SYS_PTRACE;"
@@ -107,7 +154,29 @@ static int report(struct lp_ctx *ctx, int err)
 	else if (-err == LP_EUNSAFE)
 		hint = " (retry later, or raise --timeout)";
 	fprintf(stderr, "%s: %s%s\n", prog, *msg ? msg : lp_strerror(err), hint);
-	return status_of(err);
+	if (json && cmd) {
+		char line[1024];
+
+		snprintf(line, sizeof(line), "%s%s", *msg ? msg : lp_strerror(err), hint);
+		putchar('{');
+		json_key("command", true);
+		json_str(cmd);
+		json_key("pid", false);
+		printf("%d", (int)pid);
+		json_key("status", false);
+		json_str(status == EX_APPLIED ? "already-applied" : "error");
+		json_key("exit_status", false);
+		printf("%d", status);
+		json_key("error", false);
+		json_str(line);
+		printf("}\n");
+	}
+	return status;
+}
+
+static int report(struct lp_ctx *ctx, int err)
+{
+	return report_cmd(ctx, err, NULL, 0);
 }
 
 /*
@@ -140,31 +209,143 @@ static int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
-static int cmd_apply(int argc, char **argv)
+static struct lp_ctx *new_ctx(void)
+{
+	struct lp_ctx *ctx;
+
+	if (lp_ctx_new(&ctx)) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return NULL;
+	}
+	if (verbosity)
+		lp_ctx_set_log(ctx, log_cb, NULL, verbosity > 1 ? LP_LOG_DEBUG : LP_LOG_INFO);
+	else
+		lp_ctx_set_log(ctx, log_cb, NULL, LP_LOG_WARN);
+	return ctx;
+}
+
+/* Ids of the patches in @pid in state @state, newest first ("" if none). */
+static int applied_ids(struct lp_ctx *ctx, pid_t pid, const char *prefix, char ***ids,
+		       size_t *n)
+{
+	struct lp_journal *j;
+	size_t i;
+	int err = lp_journal_read(ctx, pid, &j);
+
+	*ids = NULL;
+	*n = 0;
+	if (err)
+		return err;
+	*ids = calloc(lp_journal_npatches(j) + 1, sizeof(**ids));
+	for (i = 0; *ids && i < lp_journal_npatches(j); i++) {
+		struct lp_applied a = { .sz = sizeof(a) };
+
+		lp_journal_patch(j, i, &a);
+		if (a.state != LP_PATCH_APPLIED ||
+		    (prefix && strncmp(a.id, prefix, strlen(prefix))))
+			continue;
+		(*ids)[(*n)++] = strdup(a.id);
+	}
+	lp_journal_free(j);
+	return *ids ? 0 : -ENOMEM;
+}
+
+/* Of @ids, is @id still mapped but reverted in @pid? */
+static bool reverted_in_use(struct lp_ctx *ctx, pid_t pid, const char *id)
+{
+	struct lp_journal *j;
+	bool in_use = false;
+	size_t i;
+
+	if (lp_journal_read(ctx, pid, &j))
+		return false;
+	for (i = 0; i < lp_journal_npatches(j); i++) {
+		struct lp_applied a = { .sz = sizeof(a) };
+
+		lp_journal_patch(j, i, &a);
+		if (!strcmp(a.id, id) && a.state == LP_PATCH_REVERTED_IN_USE)
+			in_use = true;
+	}
+	lp_journal_free(j);
+	return in_use;
+}
+
+static void free_ids(char **ids, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+static void json_ids(char **ids, size_t n)
+{
+	size_t i;
+
+	putchar('[');
+	for (i = 0; i < n; i++) {
+		if (i)
+			putchar(',');
+		json_str(ids[i]);
+	}
+	putchar(']');
+}
+
+static void json_result(const struct lp_apply_result *res)
+{
+	json_key("pause_ms", false);
+	printf("%.3f", res->pause_ms);
+	json_key("threads", false);
+	printf("%u", res->nthreads);
+	json_key("attempts", false);
+	printf("%u", res->attempts);
+}
+
+/* Options shared by apply and revert. */
+struct opts {
+	struct lp_apply_opts ao;
+	bool all;
+};
+
+static int parse_opts(int argc, char **argv, bool is_apply, struct opts *o)
 {
 	static const struct option opts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "replace", no_argument, NULL, 'r' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct lp_apply_opts ao = { .sz = sizeof(ao) };
-	struct lp_apply_result res;
-	struct lp_patch *patch = NULL;
-	struct lp_ctx *ctx;
-	pid_t pid;
 	char *end;
-	int c, err, ret;
+	int c;
 
+	memset(o, 0, sizeof(*o));
+	o->ao.sz = sizeof(o->ao);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vt:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vjrat:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			verbosity++;
 			break;
+		case 'j':
+			json = true;
+			break;
+		case 'r':
+			if (!is_apply)
+				goto bad;
+			o->ao.flags |= LP_APPLY_REPLACE;
+			break;
+		case 'a':
+			if (is_apply)
+				goto bad;
+			o->all = true;
+			break;
 		case 't':
-			ao.timeout_s = strtod(optarg, &end);
-			if (*end || end == optarg || ao.timeout_s <= 0) {
+			o->ao.timeout_s = strtod(optarg, &end);
+			if (*end || end == optarg || o->ao.timeout_s <= 0) {
 				fprintf(stderr, "%s: bad --timeout '%s': give seconds, e.g. 5 or 0.5\n",
 					prog, optarg);
 				return EX_USAGE;
@@ -172,12 +353,31 @@ static int cmd_apply(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
-			return EX_OK;
+			return -1;
 		default:
-			usage(stderr);
-			return EX_USAGE;
+			goto bad;
 		}
 	}
+	return 0;
+bad:
+	usage(stderr);
+	return EX_USAGE;
+}
+
+static int cmd_apply(int argc, char **argv)
+{
+	struct opts o;
+	struct lp_apply_result res;
+	struct lp_patch *patch = NULL;
+	struct lp_ctx *ctx;
+	char **replaced = NULL;
+	size_t nreplaced = 0;
+	pid_t pid;
+	int err, ret;
+
+	ret = parse_opts(argc, argv, true, &o);
+	if (ret)
+		return ret < 0 ? EX_OK : ret;
 	if (argc - optind != 2) {
 		fprintf(stderr, "%s: apply needs PID and PATCH_FILE (see --help)\n", prog);
 		return EX_USAGE;
@@ -186,34 +386,336 @@ static int cmd_apply(int argc, char **argv)
 		fprintf(stderr, "%s: '%s' is not a process id\n", prog, argv[optind]);
 		return EX_USAGE;
 	}
-	if (lp_ctx_new(&ctx)) {
-		fprintf(stderr, "%s: out of memory\n", prog);
+	ctx = new_ctx();
+	if (!ctx)
 		return EX_FAIL;
-	}
-	if (verbosity)
-		lp_ctx_set_log(ctx, log_cb, NULL, verbosity > 1 ? LP_LOG_DEBUG : LP_LOG_INFO);
-	else
-		lp_ctx_set_log(ctx, log_cb, NULL, LP_LOG_WARN);
-
 	err = lp_patch_open(ctx, argv[optind + 1], &patch);
 	if (err) {
-		ret = report(ctx, err == -ENOENT ? -LP_EBADPATCH : err);
+		ret = report_cmd(ctx, err == -ENOENT ? -LP_EBADPATCH : err, "apply", pid);
 		goto out;
 	}
-	err = lp_apply(ctx, pid, patch, &ao, &res);
+	if (o.ao.flags & LP_APPLY_REPLACE)
+		applied_ids(ctx, pid, NULL, &replaced, &nreplaced);
+	err = lp_apply(ctx, pid, patch, &o.ao, &res);
 	if (err) {
-		ret = report(ctx, err);
+		ret = report_cmd(ctx, err, "apply", pid);
 		goto out;
 	}
-	printf("%s: applied patch %s to process %d (%zu function%s)\n", prog,
-	       lp_patch_id(patch), pid, lp_patch_nfuncs(patch),
-	       lp_patch_nfuncs(patch) == 1 ? "" : "s");
-	if (verbosity)
-		printf("pause %.3f ms, %u thread%s\n", res.pause_ms, res.nthreads,
-		       res.nthreads == 1 ? "" : "s");
+	if (json) {
+		putchar('{');
+		json_key("command", true);
+		json_str("apply");
+		json_key("pid", false);
+		printf("%d", (int)pid);
+		json_key("status", false);
+		json_str("applied");
+		json_key("id", false);
+		json_str(lp_patch_id(patch));
+		json_key("name", false);
+		{
+			const char *base = strrchr(argv[optind + 1], '/');
+			char name[256];
+			size_t n;
+
+			snprintf(name, sizeof(name), "%s", base ? base + 1 : argv[optind + 1]);
+			n = strlen(name);
+			if (n > 7 && !strcmp(name + n - 7, ".lpatch"))
+				name[n - 7] = 0;
+			json_str(name);
+		}
+		json_key("functions", false);
+		printf("%zu", lp_patch_nfuncs(patch));
+		json_key("replaced", false);
+		json_ids(replaced, nreplaced);
+		json_result(&res);
+		printf("}\n");
+	} else {
+		size_t i;
+
+		for (i = 0; i < nreplaced; i++)
+			printf("%s: reverted patch %s in process %d\n", prog, replaced[i], pid);
+		printf("%s: applied patch %s to process %d (%zu function%s)\n", prog,
+		       lp_patch_id(patch), pid, lp_patch_nfuncs(patch),
+		       lp_patch_nfuncs(patch) == 1 ? "" : "s");
+		if (verbosity)
+			printf("pause %.3f ms, %u thread%s\n", res.pause_ms, res.nthreads,
+			       res.nthreads == 1 ? "" : "s");
+	}
 	ret = EX_OK;
 out:
+	free_ids(replaced, nreplaced);
 	lp_patch_close(patch);
+	lp_ctx_free(ctx);
+	return ret;
+}
+
+static int cmd_revert(int argc, char **argv)
+{
+	struct opts o;
+	struct lp_apply_result res;
+	struct lp_ctx *ctx;
+	char **ids = NULL;
+	const char *id = NULL;
+	size_t nids = 0, i;
+	pid_t pid;
+	int err, ret;
+
+	ret = parse_opts(argc, argv, false, &o);
+	if (ret)
+		return ret < 0 ? EX_OK : ret;
+	if (argc - optind != 2 - o.all) {
+		fprintf(stderr, "%s: revert needs PID and PATCH_ID, or PID and --all (see --help)\n",
+			prog);
+		return EX_USAGE;
+	}
+	if (parse_pid(argv[optind], &pid)) {
+		fprintf(stderr, "%s: '%s' is not a process id\n", prog, argv[optind]);
+		return EX_USAGE;
+	}
+	if (!o.all)
+		id = argv[optind + 1];
+	ctx = new_ctx();
+	if (!ctx)
+		return EX_FAIL;
+	applied_ids(ctx, pid, id, &ids, &nids);
+	err = lp_revert(ctx, pid, id, &o.ao, &res);
+	if (err < 0) {
+		ret = report_cmd(ctx, err, "revert", pid);
+		goto out;
+	}
+	if (json) {
+		size_t n = 0;
+		char **in_use = calloc(nids + 1, sizeof(*in_use));
+
+		for (i = 0; in_use && i < nids; i++)
+			if (reverted_in_use(ctx, pid, ids[i]))
+				in_use[n++] = ids[i];
+		putchar('{');
+		json_key("command", true);
+		json_str("revert");
+		json_key("pid", false);
+		printf("%d", (int)pid);
+		json_key("status", false);
+		json_str("reverted");
+		json_key("reverted", false);
+		json_ids(ids, nids);
+		json_key("still_mapped", false);
+		json_ids(in_use, n);
+		json_result(&res);
+		printf("}\n");
+		free(in_use);
+	} else {
+		for (i = 0; i < nids; i++)
+			printf("%s: reverted patch %s in process %d%s\n", prog, ids[i], pid,
+			       reverted_in_use(ctx, pid, ids[i]) ?
+			       " (its code stays mapped while a thread runs it)" : "");
+		if (!nids)
+			printf("%s: no patch applied in process %d\n", prog, pid);
+		if (verbosity && nids)
+			printf("pause %.3f ms, %u thread%s\n", res.pause_ms, res.nthreads,
+			       res.nthreads == 1 ? "" : "s");
+	}
+	ret = EX_OK;
+out:
+	free_ids(ids, nids);
+	lp_ctx_free(ctx);
+	return ret;
+}
+
+static const char *state_name(enum lp_patch_state st)
+{
+	switch (st) {
+	case LP_PATCH_APPLIED: return "applied";
+	case LP_PATCH_REVERTED_IN_USE: return "reverted-in-use";
+	default: return "interrupted";
+	}
+}
+
+/*
+ * One process of the list.  Reverted patches whose code was still in use
+ * are cleaned up first, when allowed.  Returns 1 if it was listed, 0 if it
+ * holds no patches (and @all), or a negative error.
+ */
+static int list_one(struct lp_ctx *ctx, pid_t pid, bool all, bool *first)
+{
+	struct lp_journal *j;
+	char exe[4096], path[64];
+	size_t i, k, n;
+	ssize_t len;
+	int err = lp_journal_read(ctx, pid, &j);
+
+	if (err)
+		return err;
+	for (i = 0; i < lp_journal_npatches(j); i++) {
+		struct lp_applied a = { .sz = sizeof(a) };
+
+		lp_journal_patch(j, i, &a);
+		if (a.state != LP_PATCH_APPLIED)
+			break;
+	}
+	if (i < lp_journal_npatches(j)) {
+		lp_journal_free(j);
+		err = lp_cleanup(ctx, pid, NULL);
+		if (err < 0 && verbosity)
+			fprintf(stderr, "%s: process %d: clean-up not done: %s\n", prog, pid,
+				lp_ctx_errmsg(ctx));
+		err = lp_journal_read(ctx, pid, &j);
+		if (err)
+			return err;
+	}
+	n = lp_journal_npatches(j);
+	if (all && !n) {
+		lp_journal_free(j);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	len = readlink(path, exe, sizeof(exe) - 1);
+	exe[len > 0 ? len : 0] = 0;
+	if (json) {
+		if (!*first)
+			putchar(',');
+		putchar('{');
+		json_key("pid", true);
+		printf("%d", (int)pid);
+		json_key("exe", false);
+		json_str(exe);
+		json_key("patches", false);
+		putchar('[');
+	} else {
+		printf("process %d %s: %zu patch%s\n", (int)pid, exe, n, n == 1 ? "" : "es");
+	}
+	*first = false;
+	for (i = 0; i < n; i++) {
+		struct lp_applied a = { .sz = sizeof(a) };
+		char when[64];
+		time_t t;
+
+		lp_journal_patch(j, i, &a);
+		t = (time_t)a.time;
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+		if (json) {
+			if (i)
+				putchar(',');
+			putchar('{');
+			json_key("id", true);
+			json_str(a.id);
+			json_key("name", false);
+			json_str(a.name);
+			json_key("path", false);
+			json_str(a.path);
+			json_key("time", false);
+			printf("%lld", (long long)a.time);
+			json_key("state", false);
+			json_str(state_name(a.state));
+			json_key("map", false);
+			printf("{\"start\":\"%#llx\",\"size\":%llu}",
+			       (unsigned long long)a.map_start, (unsigned long long)a.map_size);
+			json_key("functions", false);
+			putchar('[');
+		} else {
+			printf("  %s  %s  %s %s  %s\n", a.id, a.name, state_name(a.state), when,
+			       a.path);
+		}
+		for (k = 0; k < a.nfuncs; k++) {
+			struct lp_applied_func f = { .sz = sizeof(f) };
+
+			lp_journal_func(j, i, k, &f);
+			if (json) {
+				if (k)
+					putchar(',');
+				putchar('{');
+				json_key("name", true);
+				json_str(f.name);
+				json_key("module", false);
+				json_str(f.module);
+				json_key("address", false);
+				printf("\"%#llx\"", (unsigned long long)f.addr);
+				json_key("new_address", false);
+				printf("\"%#llx\"", (unsigned long long)f.new_addr);
+				json_key("live", false);
+				printf("%s", f.live ? "true" : "false");
+				putchar('}');
+			} else {
+				printf("      %-24s %s  %s\n", f.name, f.live ? "live" :
+				       a.state == LP_PATCH_APPLIED ? "superseded by a newer patch" :
+				       "not live", f.module);
+			}
+		}
+		if (json)
+			printf("]}");
+	}
+	if (json)
+		printf("]}");
+	lp_journal_free(j);
+	return 1;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lp_ctx *ctx;
+	bool first = true;
+	pid_t pid = 0;
+	int c, err, ret = EX_OK, listed = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vjh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v': verbosity++; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return EX_OK;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "%s: list takes at most one PID (see --help)\n", prog);
+		return EX_USAGE;
+	}
+	if (argc - optind == 1 && parse_pid(argv[optind], &pid)) {
+		fprintf(stderr, "%s: '%s' is not a process id\n", prog, argv[optind]);
+		return EX_USAGE;
+	}
+	ctx = new_ctx();
+	if (!ctx)
+		return EX_FAIL;
+	if (json)
+		printf("{\"processes\":[");
+	if (pid) {
+		err = list_one(ctx, pid, false, &first);
+		if (err < 0) {
+			if (json)
+				printf("]}\n");
+			ret = report(ctx, err);
+			goto out;
+		}
+	} else {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+
+		while (d && (de = readdir(d))) {
+			pid_t p;
+
+			if (!isdigit((unsigned char)de->d_name[0]) || parse_pid(de->d_name, &p) ||
+			    p == getpid())
+				continue;
+			/* processes we may not read, or that exit meanwhile,
+			 * are not ours to list */
+			if (list_one(ctx, p, true, &first) > 0)
+				listed++;
+		}
+		if (d)
+			closedir(d);
+		if (!json && !listed)
+			printf("%s: no process holds patches\n", prog);
+	}
+	if (json)
+		printf("]}\n");
+out:
 	lp_ctx_free(ctx);
 	return ret;
 }
@@ -276,6 +778,14 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "apply")) {
 		raise_priority();
 		return cmd_apply(argc - 1, argv + 1);
+	}
+	if (!strcmp(argv[1], "revert")) {
+		raise_priority();
+		return cmd_revert(argc - 1, argv + 1);
+	}
+	if (!strcmp(argv[1], "list")) {
+		raise_priority(); /* it may clean up, which stops the process */
+		return cmd_list(argc - 1, argv + 1);
 	}
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);

@@ -1,15 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * One apply, in the order of the design notes:
- *   1. resolve (target running): modules, build-id, every function's pad;
- *   2. load (one thread borrowed): map and relocate the patch;
+ * Apply, revert and clean up: one transaction each, in the order of the
+ * design notes:
+ *   1. resolve (target running): the journal, modules, build-ids, every
+ *      function's pad; what each changed function's bytes are now and
+ *      what they must become;
+ *   2. load (one thread borrowed): map and relocate the patch, and a
+ *      bigger journal mapping if the record will not fit;
  *   3. stop the world;
- *   4. verify: the bytes are as resolved, and no frame of any thread is in
- *      the bytes about to change (a PC strictly inside the entry NOPs is
- *      moved past them instead);
- *   5. commit: every pad, then every entry;
- *   6. release; on "unsafe" back off and go to 3 until the timeout.
- * On any failure the target runs on unpatched and the patch is unmapped.
+ *   4. verify: the journal and the bytes are as read, and no frame of any
+ *      thread is in the bytes about to change (a PC strictly inside the
+ *      entry NOPs is moved past them instead); note which reverted
+ *      patches' code some frame still runs in;
+ *   5. commit: the journal says what is under way, then every pad that
+ *      gets a jump, every entry, every pad that gets its NOPs back, and
+ *      the journal says it is done;
+ *   6. release; on "unsafe" back off and go to 3 until the timeout;
+ *   7. clean up (one thread borrowed): unmap the code of reverted patches
+ *      that no frame holds, and journal copies no longer in use.
+ * On any failure before the commit the target runs on as it was, and what
+ * step 2 mapped is unmapped.
+ *
+ * Stacking: a function has one pad, so the newest applied patch that
+ * replaces it owns the pad's jump; reverting it points the pad at the
+ * next newest, or puts the original bytes (kept in the journal) back.
  */
 #include "config.h"
 
@@ -23,16 +37,26 @@
 
 #include "internal.h"
 
-#define CODE_LEN (LP_PAD_LEN + LP_ENDBR_LEN + LP_ENTRY_LEN)
-
-struct func {
+/* One function whose bytes the transaction changes. */
+struct change {
 	const char *name;
 	uint64_t addr;              /* runtime address of the symbol */
 	uint64_t entry;             /* runtime address of the entry NOPs */
-	struct lp_entry e;
-	uint8_t orig[CODE_LEN];     /* bytes from addr - LP_PAD_LEN */
-	uint8_t pad[LP_PAD_LEN];    /* what we write */
-	uint8_t jmp[LP_ENTRY_LEN];
+	unsigned int entry_off;
+	struct lp_entry e;          /* NOP layout, when the entry is NOPs now */
+	bool nops_now;
+	bool jump_after;
+	uint8_t orig[LP_CODE_LEN];  /* before any patch */
+	uint8_t now[LP_CODE_LEN];   /* what must be there now */
+	uint8_t want[LP_CODE_LEN];  /* what we write */
+};
+
+/* A patch's code that may be unmapped, if no frame is in it. */
+struct unmap {
+	uint64_t start, end;
+	char id[32];                /* as in the mapping's name */
+	ssize_t rec;                /* its journal record, -1 for none */
+	bool in_use;
 };
 
 struct pc_move {
@@ -41,29 +65,48 @@ struct pc_move {
 	uint64_t to;
 };
 
-struct verify {
+struct txn {
+	struct lp_ctx *ctx;
+	struct lp_proc *proc;
+	struct lp_journal *j;
+	const struct lp_patch *patch;  /* to apply, or NULL */
+	struct lp_jpatch rec;          /* its record */
+	bool *drop;                    /* per journal record: reverted now */
+	struct change *c;
+	size_t nc;
+	struct unmap *um;
+	size_t num;
+	struct lp_load ld;
+	uint64_t jaddr, jsize;         /* where the journal is written */
+	bool jnew;                     /* a mapping made by this transaction */
+	/* verification of one stop */
 	struct lp_world *w;
-	struct func *f;
-	size_t nf;
 	size_t thread;
 	struct pc_move *moves;
 	size_t nmoves, capmoves;
-	/* why the stop is unsafe */
-	char why[256];
+	char why[256];                 /* why the stop is unsafe */
 };
 
-static int add_move(struct verify *v, uint64_t slot, uint64_t to)
+static void code_with_jump(uint8_t out[LP_CODE_LEN], const uint8_t orig[LP_CODE_LEN],
+			   unsigned int entry_off, uint64_t target)
 {
-	if (v->nmoves == v->capmoves) {
-		size_t nc = v->capmoves ? v->capmoves * 2 : 16;
-		struct pc_move *nm = realloc(v->moves, nc * sizeof(*nm));
+	memcpy(out, orig, LP_CODE_LEN);
+	lp_encode_pad_jump(out, target);
+	lp_encode_entry_jump(out + LP_PAD_LEN + entry_off, entry_off);
+}
+
+static int add_move(struct txn *x, uint64_t slot, uint64_t to)
+{
+	if (x->nmoves == x->capmoves) {
+		size_t nc = x->capmoves ? x->capmoves * 2 : 16;
+		struct pc_move *nm = realloc(x->moves, nc * sizeof(*nm));
 
 		if (!nm)
 			return -ENOMEM;
-		v->moves = nm;
-		v->capmoves = nc;
+		x->moves = nm;
+		x->capmoves = nc;
 	}
-	v->moves[v->nmoves++] = (struct pc_move){ v->thread, slot, to };
+	x->moves[x->nmoves++] = (struct pc_move){ x->thread, slot, to };
 	return 0;
 }
 
@@ -71,65 +114,73 @@ static int add_move(struct verify *v, uint64_t slot, uint64_t to)
  * Per frame: 0 to go on, 1 when the frame is in the way.  A thread may
  * resume at the first byte of the pad or of the entry: both are the start
  * of an instruction before and after the write (the NOPs ran into the
- * function before, the jumps lead to its replacement after).  Resuming
- * strictly inside either range would run half an instruction, unless the
- * PC sits between two entry NOPs: then it is moved past them.
+ * function before, the jumps lead to its replacement after, and the other
+ * way round for a revert).  Resuming strictly inside either range would
+ * run half an instruction, unless the PC sits between two entry NOPs:
+ * then it is moved past them.  A frame in a reverted patch's code keeps
+ * that code mapped.
  */
 static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
 {
-	struct verify *v = arg;
-	const struct lp_thread *t = &v->w->th[v->thread];
+	struct txn *x = arg;
+	const struct lp_thread *t = &x->w->th[x->thread];
+	uint64_t pc = fr->pc;
 	size_t i;
 
-	for (i = 0; i < v->nf; i++) {
-		const struct func *f = &v->f[i];
-		uint64_t pc = fr->pc, pad = f->addr - LP_PAD_LEN;
-		bool in_pad = pc > pad && pc < f->addr;
-		bool in_entry = pc > f->entry && pc < f->entry + LP_ENTRY_LEN;
+	for (i = 0; i < x->num; i++)
+		if (pc >= x->um[i].start && pc < x->um[i].end)
+			x->um[i].in_use = true;
+	for (i = 0; i < x->nc; i++) {
+		const struct change *c = &x->c[i];
+		uint64_t pad = c->addr - LP_PAD_LEN;
+		bool in_pad = pc > pad && pc < c->addr;
+		bool in_entry = pc > c->entry && pc < c->entry + LP_ENTRY_LEN;
 
-		if (fr->exact && in_entry &&
-		    (f->e.nop_ends & (1u << (pc - f->entry)))) {
+		if (fr->exact && in_entry && c->nops_now &&
+		    (c->e.nop_ends & (1u << (pc - c->entry)))) {
 			/* Between two NOPs: skipping the rest of them changes
 			 * nothing, and the thread is out of the way. */
-			if (add_move(v, fr->pc_slot, f->entry + LP_ENTRY_LEN))
+			if (add_move(x, fr->pc_slot, c->entry + LP_ENTRY_LEN))
 				return -ENOMEM;
 			continue;
 		}
 		if (in_pad || in_entry) {
-			snprintf(v->why, sizeof(v->why),
+			snprintf(x->why, sizeof(x->why),
 				 "thread %d is at %s%+" PRId64 " (frame %u), in the bytes being changed",
-				 t->tid, f->name, (int64_t)(pc - f->addr), depth);
+				 t->tid, c->name, (int64_t)(pc - c->addr), depth);
 			return 1;
 		}
 	}
 	return 0;
 }
 
-/* Walk every stopped thread.  0 safe, 1 unsafe (v->why), <0 error. */
-static int verify_world(struct lp_unwinder *u, struct verify *v)
+/* Walk every stopped thread.  0 safe, 1 unsafe (x->why), <0 error. */
+static int verify_world(struct lp_unwinder *u, struct txn *x)
 {
 	size_t i;
 
-	v->nmoves = 0;
-	v->why[0] = 0;
-	for (i = 0; i < v->w->n; i++) {
-		const struct lp_thread *t = &v->w->th[i];
+	x->nmoves = 0;
+	x->why[0] = 0;
+	for (i = 0; i < x->num; i++)
+		x->um[i].in_use = false;
+	for (i = 0; i < x->w->n; i++) {
+		const struct lp_thread *t = &x->w->th[i];
 		int ret;
 
 		if (t->seized && !t->stopped && !t->gone) {
-			snprintf(v->why, sizeof(v->why),
+			snprintf(x->why, sizeof(x->why),
 				 "thread %d did not stop (it is in an uninterruptible wait)",
 				 t->tid);
 			return 1;
 		}
 		if (!t->stopped || t->gone)
 			continue;
-		v->thread = i;
-		ret = lp_unwind_thread(u, t, check_frame, v);
+		x->thread = i;
+		ret = lp_unwind_thread(u, t, check_frame, x);
 		if (ret == 1 || ret == -ENOMEM)
 			return ret;
 		if (ret < 0) {
-			snprintf(v->why, sizeof(v->why),
+			snprintf(x->why, sizeof(x->why),
 				 "the stack of thread %d cannot be walked reliably (%s)",
 				 t->tid, ret == -ENOENT ? "code without unwind information" :
 				 ret == -E2BIG ? "too deep" : "unwind error");
@@ -140,123 +191,146 @@ static int verify_world(struct lp_unwinder *u, struct verify *v)
 }
 
 /* Move the PCs recorded by the verification past the entry NOPs. */
-static int apply_moves(struct lp_proc *proc, struct verify *v)
+static int apply_moves(struct txn *x)
 {
 	size_t i;
 
-	for (i = 0; i < v->nmoves; i++) {
-		struct lp_thread *t = &v->w->th[v->moves[i].thread];
+	for (i = 0; i < x->nmoves; i++) {
+		struct lp_thread *t = &x->w->th[x->moves[i].thread];
 
-		if (!v->moves[i].slot) {
+		if (!x->moves[i].slot) {
 			uint64_t was = t->regs.rip;
 			int err;
 
 			/* now, not at release: if it fails, nothing is written */
-			t->regs.rip = v->moves[i].to;
-			err = lp_thread_set_regs(proc->ctx, t);
+			t->regs.rip = x->moves[i].to;
+			err = lp_thread_set_regs(x->ctx, t);
 			if (err) {
 				t->regs.rip = was;
 				return err;
 			}
 		} else {
-			int err = lp_proc_write(proc, v->moves[i].slot, &v->moves[i].to, 8);
+			int err = lp_proc_write(x->proc, x->moves[i].slot, &x->moves[i].to, 8);
 
 			if (err)
 				return err;
 		}
-		lp_debug(proc->ctx, "thread %d: pc moved past the entry NOPs to %#" PRIx64
-			 "%s", t->tid, v->moves[i].to,
-			 v->moves[i].slot ? " (in a signal frame)" : "");
+		lp_debug(x->ctx, "thread %d: pc moved past the entry NOPs to %#" PRIx64 "%s",
+			 t->tid, x->moves[i].to, x->moves[i].slot ? " (in a signal frame)" : "");
 	}
 	return 0;
 }
 
-/* Write every pad, then every entry; on failure put back what was written. */
-static int commit(struct lp_proc *proc, struct func *f, size_t nf)
+/*
+ * Write the changed bytes: first the pads that get a jump (no thread can
+ * reach them yet), then every entry, then the pads that get their NOPs
+ * back (no entry leads to them any more).  On failure, put back what was
+ * written, in the reverse order.
+ */
+static int write_code(struct txn *x)
 {
-	size_t i, pads = 0, entries = 0;
-	int err = 0;
+	struct lp_proc *proc = x->proc;
+	size_t i, step[3] = { 0 };
+	int err = 0, phase;
 
-	for (i = 0; i < nf && !err; i++, pads++)
-		err = lp_proc_write(proc, f[i].addr - LP_PAD_LEN, f[i].pad, LP_PAD_LEN);
-	for (i = 0; i < nf && !err; i++, entries++)
-		err = lp_proc_write(proc, f[i].entry, f[i].jmp, LP_ENTRY_LEN);
+	for (phase = 0; phase < 3 && !err; phase++) {
+		for (i = 0; i < x->nc && !err; i++, step[phase]++) {
+			const struct change *c = &x->c[i];
+
+			if (phase == 1)
+				err = lp_proc_write(proc, c->entry,
+						    c->want + LP_PAD_LEN + c->entry_off, LP_ENTRY_LEN);
+			else if (c->jump_after == (phase == 0))
+				err = lp_proc_write(proc, c->addr - LP_PAD_LEN, c->want,
+						    LP_PAD_LEN);
+		}
+		if (err)
+			step[phase]--;
+	}
 	if (!err)
 		return 0;
-	/* entries first, then pads: the reverse of the writes */
-	for (i = 0; i < entries; i++)
-		lp_proc_write(proc, f[i].entry, f[i].orig + LP_PAD_LEN + f[i].e.entry_off,
-			      LP_ENTRY_LEN);
-	for (i = 0; i < pads; i++)
-		lp_proc_write(proc, f[i].addr - LP_PAD_LEN, f[i].orig, LP_PAD_LEN);
-	return lp_fail(proc->ctx, err, "writing the jumps into process %d failed: %s",
+	for (phase = 2; phase >= 0; phase--) {
+		for (i = 0; i < step[phase]; i++) {
+			const struct change *c = &x->c[i];
+
+			if (phase == 1)
+				lp_proc_write(proc, c->entry, c->now + LP_PAD_LEN + c->entry_off,
+					      LP_ENTRY_LEN);
+			else if (c->jump_after == (phase == 0))
+				lp_proc_write(proc, c->addr - LP_PAD_LEN, c->now, LP_PAD_LEN);
+		}
+	}
+	return lp_fail(x->ctx, err, "writing the jumps into process %d failed: %s",
 		       proc->pid, strerror(-err));
 }
 
-/* Resolve every replaced function in the target module and check its pad. */
-static int resolve_funcs(struct lp_proc *proc, const struct lp_patch *patch,
-			 const struct lp_module *m, struct func *f)
+/* ---- the journal written by a transaction ------------------------------ */
+
+/*
+ * The records after this transaction.  @final false: the ones under way
+ * are marked so (applying, reverting), for a reader that finds the
+ * transaction interrupted.  @final true: reverted patches whose code a
+ * frame holds stay as "reverted, in use"; the others go.
+ */
+static int next_journal(const struct txn *x, bool final, struct lp_journal *out)
 {
-	size_t i, j;
-	int err;
+	size_t i, k;
 
-	for (i = 0; i < patch->nfuncs; i++) {
-		struct lp_sym sym;
+	memset(out, 0, sizeof(*out));
+	out->p = calloc(x->j->n + 1, sizeof(*out->p));
+	if (!out->p)
+		return -ENOMEM;
+	for (i = 0; i < x->j->n; i++) {
+		const struct lp_jpatch *p = &x->j->p[i];
+		unsigned int state = p->state;
 
-		f[i].name = patch->funcs[i].old_name;
-		err = lp_elf_find_symbol(m->elf, f[i].name, &sym);
-		if (err == -ENOTUNIQ)
-			return lp_fail(proc->ctx, -LP_ENOSYM, "%s is defined more than once in %s",
-				       f[i].name, m->path);
-		if (err)
-			return lp_fail(proc->ctx, -LP_ENOSYM, "symbol %s not found in %s",
-				       f[i].name, m->path);
-		if (!sym.is_func || sym.is_ifunc)
-			return lp_fail(proc->ctx, -LP_ENOPAD, "%s in %s is not a plain function",
-				       f[i].name, m->path);
-		f[i].addr = sym.value + m->bias;
-		for (j = 0; j < i; j++)
-			if (f[j].addr == f[i].addr)
-				return lp_fail(proc->ctx, -LP_EBADPATCH,
-					       "the patch replaces %s twice", f[i].name);
-		err = lp_proc_read(proc, f[i].addr - LP_PAD_LEN, f[i].orig, CODE_LEN);
-		if (err)
-			return lp_fail(proc->ctx, -LP_ENOPAD, "cannot read the code of %s: %s",
-				       f[i].name, strerror(-err));
-		err = lp_check_pad(proc->ctx, m->elf, f[i].name, sym.value, f[i].orig,
-				   CODE_LEN, &f[i].e);
-		if (err)
-			return err;
-		f[i].entry = f[i].addr + f[i].e.entry_off;
+		if (x->drop[i])
+			state = final ? LP_PATCH_REVERTED_IN_USE : LP_J_REVERTING;
+		if (final && state == LP_PATCH_REVERTED_IN_USE) {
+			bool keep = false;
+
+			for (k = 0; k < x->num; k++)
+				if (x->um[k].rec == (ssize_t)i)
+					keep = x->um[k].in_use;
+			if (!keep)
+				continue;
+		}
+		out->p[out->n] = *p; /* shallow: the strings stay x->j's */
+		out->p[out->n++].state = state;
+	}
+	if (x->patch) {
+		out->p[out->n] = x->rec;
+		out->p[out->n++].state = final ? LP_PATCH_APPLIED : LP_J_APPLYING;
 	}
 	return 0;
 }
 
-static struct lp_module *find_target(struct lp_proc *proc,
-				     const struct lp_patch *patch)
+/* Write the journal for this transaction; the generation grows by one. */
+static int write_journal(struct txn *x, bool final)
 {
-	struct lp_module *m = lp_proc_module_by_build_id(proc, patch->build_id);
-	size_t i;
+	struct lp_journal nj;
+	uint8_t *img;
+	size_t len;
+	int err = next_journal(x, final, &nj);
 
-	if (m)
-		return m;
-	for (i = 0; i < proc->nmods; i++) {
-		const char *base = strrchr(proc->mods[i].path, '/');
-
-		if (base && !strcmp(base + 1, patch->module)) {
-			lp_fail(proc->ctx, -LP_EBUILDID,
-				"build-id mismatch: the patch is for %s build-id %s, process %d runs %s build-id %s: rebuild the patch against the running binary",
-				patch->module, patch->build_id, proc->pid,
-				proc->mods[i].path,
-				proc->mods[i].build_id[0] ? proc->mods[i].build_id : "(none)");
-			return NULL;
-		}
-	}
-	lp_fail(proc->ctx, -LP_EBUILDID,
-		"build-id mismatch: process %d has no module with build-id %s (%s)",
-		proc->pid, patch->build_id, patch->module);
-	return NULL;
+	if (err)
+		return err;
+	err = lp_journal_image(&nj, ++x->j->gen, &img, &len);
+	free(nj.p);
+	if (err)
+		return err;
+	if (len > x->jsize)
+		err = -ENOSPC; /* (sized before the stop, from the largest case) */
+	else
+		err = lp_proc_write(x->proc, x->jaddr, img, len);
+	free(img);
+	if (err)
+		return lp_fail(x->ctx, err, "cannot write the patch journal of process %d: %s",
+			       x->proc->pid, strerror(-err));
+	return 0;
 }
+
+/* ---- borrowing a thread ------------------------------------------------- */
 
 /*
  * Borrow a thread of the target (stopped) for remote system calls.  A
@@ -305,46 +379,130 @@ static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
 	return 0;
 }
 
-static int load(struct lp_proc *proc, const struct lp_patch *patch,
-		const struct lp_module *m, struct lp_load *ld)
+/* Size of the largest journal this transaction can write. */
+static int journal_need(struct txn *x, size_t *need)
 {
-	struct lp_thread t;
-	uint64_t mask;
-	int err = borrow_thread(proc, &t);
+	struct lp_journal nj;
+	char *text;
+	size_t len, i;
+	int err = next_journal(x, false, &nj);
 
 	if (err)
 		return err;
-	err = lp_remote_begin(proc, &t, &mask);
-	if (!err) {
-		int end_err;
+	for (i = 0; i < nj.n; i++)
+		nj.p[i].state = LP_J_REVERTING; /* the widest of the states */
+	err = lp_journal_serialize(&nj, &text, &len);
+	free(nj.p);
+	if (err)
+		return err;
+	free(text);
+	*need = lp_journal_image_size(len);
+	return 0;
+}
 
-		err = lp_load_patch(proc, &t, patch, m, ld);
-		end_err = lp_remote_end(proc, &t, mask);
-		if (end_err && !err) { /* (the thread is gone, in practice) */
-			lp_unload_patch(proc, &t, ld);
-			err = end_err;
-		}
+/* Step 2: load the patch and make room for the journal. */
+static int load(struct txn *x)
+{
+	struct lp_proc *proc = x->proc;
+	const struct lp_module *first = NULL;
+	struct lp_thread t;
+	uint64_t mask;
+	size_t need = 0, i;
+	int err, end_err;
+
+	if (x->patch)
+		first = lp_proc_module_by_build_id(proc, x->patch->targets[0].build_id);
+	err = borrow_thread(proc, &t);
+	if (err)
+		return err;
+	err = lp_remote_begin(proc, &t, &mask);
+	if (err)
+		goto out;
+	if (x->patch) {
+		err = lp_load_patch(proc, &t, x->patch, first, &x->ld);
+		if (err)
+			goto out_end;
+		x->rec.map_start = x->ld.base;
+		x->rec.map_size = x->ld.size;
+		for (i = 0; i < x->rec.nfuncs; i++)
+			x->rec.funcs[i].new_addr = x->ld.new_addr[i];
 	}
+	err = journal_need(x, &need);
+	if (err)
+		goto out_end;
+	if (x->j->addr && x->j->size >= need) {
+		x->jaddr = x->j->addr;
+		x->jsize = x->j->size;
+	} else {
+		/* room to grow, so that most applies write in place */
+		x->jsize = need * 2 < 16384 ? 16384 : need * 2;
+		err = lp_map_journal(proc, &t, x->jsize, &x->jaddr);
+		if (!err)
+			x->jnew = true;
+	}
+	if (err && x->ld.size)
+		lp_unload_patch(proc, &t, &x->ld);
+out_end:
+	end_err = lp_remote_end(proc, &t, mask);
+	if (end_err && !err) { /* (the thread is gone, in practice) */
+		if (x->ld.size)
+			lp_unload_patch(proc, &t, &x->ld);
+		err = end_err;
+	}
+out:
 	lp_thread_release(proc->ctx, &t);
 	return err;
 }
 
-static void unload(struct lp_proc *proc, struct lp_load *ld)
+/*
+ * Does a mapping named @name still start at @start?  Checked just before
+ * an unmap, so that we never unmap memory the process reused.
+ */
+static bool still_mapped(struct lp_proc *proc, uint64_t start, const char *name)
+{
+	struct lp_journal *now;
+	bool ok = false;
+	size_t i;
+
+	if (lp_journal_maps(proc, &now))
+		return false;
+	for (i = 0; i < now->nmaps; i++)
+		if (now->maps[i].start == start && !strcmp(now->maps[i].name, name))
+			ok = true;
+	lp_journal_free(now);
+	return ok;
+}
+
+struct range {
+	uint64_t start, end;
+	const char *name;
+};
+
+/* Step 7, and the unload after a failure: unmap what is listed. */
+static void unmap_ranges(struct lp_proc *proc, const struct range *r, size_t n)
 {
 	struct lp_thread t;
 	uint64_t mask;
+	size_t i;
 
-	if (!ld->size)
+	if (!n)
 		return;
 	if (borrow_thread(proc, &t)) {
-		lp_warn(proc->ctx, "could not unmap the patch from process %d: %s", proc->pid,
-			lp_ctx_errmsg(proc->ctx));
+		lp_warn(proc->ctx, "could not unmap unused patch memory in process %d: %s",
+			proc->pid, lp_ctx_errmsg(proc->ctx));
 		return;
 	}
 	if (!lp_remote_begin(proc, &t, &mask)) {
-		if (lp_unload_patch(proc, &t, ld))
-			lp_warn(proc->ctx, "could not unmap the patch from process %d",
-				proc->pid);
+		for (i = 0; i < n; i++) {
+			if (!still_mapped(proc, r[i].start, r[i].name))
+				continue;
+			if (lp_remote_unmap(proc, &t, r[i].start, r[i].end - r[i].start))
+				lp_warn(proc->ctx, "could not unmap %s at %#" PRIx64
+					" in process %d", r[i].name, r[i].start, proc->pid);
+			else
+				lp_debug(proc->ctx, "unmapped %s at %#" PRIx64, r[i].name,
+					 r[i].start);
+		}
 		lp_remote_end(proc, &t, mask);
 	}
 	lp_thread_release(proc->ctx, &t);
@@ -358,72 +516,325 @@ static void sleep_ms(double ms)
 		;
 }
 
-int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
-	     const struct lp_apply_opts *opts, struct lp_apply_result *res)
+/* ---- step 1: what changes ------------------------------------------------- */
+
+/* The module of target @i of the patch in the process, or NULL (error set). */
+static struct lp_module *find_target(struct lp_proc *proc, const struct lp_patch *patch,
+				     size_t ti)
 {
-	struct lp_proc *proc = NULL;
-	struct lp_module *m;
-	struct lp_unwinder *u = NULL;
-	struct lp_world w = { 0 };
-	struct lp_load ld = { 0 };
-	struct verify v = { 0 };
-	struct func *f = NULL;
-	double timeout_ms = 10000, deadline, backoff = 1;
-	unsigned int attempts = 0;
-	pid_t tracer = 0;
+	const struct lp_patch_target *pt = &patch->targets[ti];
+	struct lp_module *m = lp_proc_module_by_build_id(proc, pt->build_id);
 	size_t i;
+
+	if (m)
+		return m;
+	for (i = 0; i < proc->nmods; i++) {
+		const char *base = strrchr(proc->mods[i].path, '/');
+
+		if (base && !strcmp(base + 1, pt->module)) {
+			lp_fail(proc->ctx, -LP_EBUILDID,
+				"build-id mismatch: the patch is for %s build-id %s, process %d runs %s build-id %s: rebuild the patch against the running binary",
+				pt->module, pt->build_id, proc->pid, proc->mods[i].path,
+				proc->mods[i].build_id[0] ? proc->mods[i].build_id : "(none)");
+			return NULL;
+		}
+	}
+	lp_fail(proc->ctx, -LP_EBUILDID,
+		"build-id mismatch: process %d has no module with build-id %s (%s)",
+		proc->pid, pt->build_id, pt->module);
+	return NULL;
+}
+
+static struct change *change_at(struct txn *x, uint64_t addr)
+{
+	size_t i;
+
+	for (i = 0; i < x->nc; i++)
+		if (x->c[i].addr == addr)
+			return &x->c[i];
+	return NULL;
+}
+
+/* The bytes a function has now, as the journal says: a jump to the newest
+ * applied version, or the original. */
+static void journal_bytes(const struct lp_journal *j, const bool *skip,
+			  const uint8_t orig[LP_CODE_LEN], uint64_t addr,
+			  unsigned int entry_off, uint8_t out[LP_CODE_LEN])
+{
+	size_t i, k;
+
+	for (i = j->n; i-- > 0;) {
+		const struct lp_jpatch *p = &j->p[i];
+
+		if (p->state != LP_PATCH_APPLIED || (skip && skip[i]))
+			continue;
+		for (k = 0; k < p->nfuncs; k++) {
+			if (p->funcs[k].addr == addr) {
+				code_with_jump(out, orig, entry_off, p->funcs[k].new_addr);
+				return;
+			}
+		}
+	}
+	memcpy(out, orig, LP_CODE_LEN);
+}
+
+/* A function of the new patch: find it, and check it can take a jump. */
+static int resolve_new(struct txn *x, size_t i, struct lp_jfunc *jf)
+{
+	struct lp_proc *proc = x->proc;
+	const char *name = x->patch->funcs[i].old_name;
+	struct lp_module *m = NULL;
+	const struct lp_jpatch *live;
+	struct change *c;
+	struct lp_sym sym;
+	size_t ti, fi;
+	int err = -LP_ENOSYM;
+
+	/* the first target that defines it, as livepatch-build chose */
+	for (ti = 0; ti < x->patch->ntargets && err == -LP_ENOSYM; ti++) {
+		m = find_target(proc, x->patch, ti);
+		if (!m)
+			return -LP_EBUILDID;
+		err = lp_elf_find_symbol(m->elf, name, &sym);
+		if (err == -ENOTUNIQ)
+			return lp_fail(x->ctx, -LP_ENOSYM, "%s is defined more than once in %s",
+				       name, m->path);
+		if (err)
+			err = -LP_ENOSYM;
+	}
+	if (err)
+		return lp_fail(x->ctx, -LP_ENOSYM, "symbol %s not found in %s", name,
+			       x->patch->ntargets > 1 ? "the patch's targets" : m->path);
+	if (!sym.is_func || sym.is_ifunc)
+		return lp_fail(x->ctx, -LP_ENOPAD, "%s in %s is not a plain function", name,
+			       m->path);
+	jf->addr = sym.value + m->bias;
+	jf->name = strdup(name);
+	jf->module = strdup(m->path);
+	if (!jf->name || !jf->module)
+		return -ENOMEM;
+	if (change_at(x, jf->addr))
+		return lp_fail(x->ctx, -LP_EBADPATCH, "the patch replaces %s twice", name);
+	c = &x->c[x->nc++];
+	c->name = jf->name;
+	c->addr = jf->addr;
+	live = lp_journal_live(x->j, jf->addr, &fi);
+	if (live) {
+		/* stacked on an applied patch: its pad is ours already */
+		memcpy(jf->orig, live->funcs[fi].orig, LP_CODE_LEN);
+		jf->entry_off = live->funcs[fi].entry_off;
+		memcpy(c->orig, jf->orig, LP_CODE_LEN);
+		c->entry_off = jf->entry_off;
+		journal_bytes(x->j, NULL, c->orig, c->addr, c->entry_off, c->now);
+	} else {
+		err = lp_proc_read(proc, jf->addr - LP_PAD_LEN, c->orig, LP_CODE_LEN);
+		if (err)
+			return lp_fail(x->ctx, -LP_ENOPAD, "cannot read the code of %s: %s", name,
+				       strerror(-err));
+		err = lp_check_pad(x->ctx, m->elf, name, sym.value, c->orig, LP_CODE_LEN,
+				   &c->e);
+		if (err == -LP_EPATCHED)
+			return lp_fail(x->ctx, err,
+				       "%s in process %d is patched already, but not by any patch its journal records: revert that first",
+				       name, proc->pid);
+		if (err)
+			return err;
+		c->nops_now = true;
+		c->entry_off = c->e.entry_off;
+		memcpy(c->now, c->orig, LP_CODE_LEN);
+		memcpy(jf->orig, c->orig, LP_CODE_LEN);
+		jf->entry_off = c->entry_off;
+	}
+	c->entry = c->addr + c->entry_off;
+	c->jump_after = true;
+	return 0;
+}
+
+/* The functions of the patches reverted now, not replaced by the new one. */
+static int resolve_dropped(struct txn *x)
+{
+	size_t i, k;
+
+	for (i = 0; i < x->j->n; i++) {
+		const struct lp_jpatch *p = &x->j->p[i];
+
+		if (!x->drop[i])
+			continue;
+		for (k = 0; k < p->nfuncs; k++) {
+			const struct lp_jfunc *f = &p->funcs[k];
+			struct change *c = change_at(x, f->addr);
+
+			if (c)
+				continue; /* the new patch takes it over */
+			c = &x->c[x->nc++];
+			c->name = f->name;
+			c->addr = f->addr;
+			c->entry_off = f->entry_off;
+			c->entry = c->addr + c->entry_off;
+			memcpy(c->orig, f->orig, LP_CODE_LEN);
+			journal_bytes(x->j, NULL, c->orig, c->addr, c->entry_off, c->now);
+			journal_bytes(x->j, x->drop, c->orig, c->addr, c->entry_off, c->want);
+			c->jump_after = memcmp(c->want, c->orig, LP_CODE_LEN) != 0;
+		}
+	}
+	return 0;
+}
+
+static bool seen(const struct txn *x, size_t n, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(x->um[i].id, id))
+			return true;
+	return false;
+}
+
+/* Reverted patches' code, and stray mappings of ours: unmap candidates. */
+static int find_unmaps(struct txn *x)
+{
+	size_t i, k, n = 0;
+
+	x->um = calloc(x->j->nmaps + 1, sizeof(*x->um));
+	if (!x->um)
+		return -ENOMEM;
+	for (k = 0; k < x->j->nmaps; k++) {
+		const struct lp_jmap *m = &x->j->maps[k];
+		ssize_t rec = -1;
+
+		if (m->journal)
+			continue;
+		for (i = 0; i < x->j->n; i++) {
+			if (!strcmp(x->j->p[i].id, m->name)) {
+				rec = (ssize_t)i;
+				break;
+			}
+		}
+		if (rec >= 0 && x->j->p[rec].state != LP_PATCH_REVERTED_IN_USE &&
+		    !x->drop[rec])
+			continue; /* applied, and staying so */
+		if (seen(x, n, m->name))
+			continue;
+		snprintf(x->um[n].id, sizeof(x->um[n].id), "%.31s", m->name);
+		x->um[n].rec = rec;
+		if (rec >= 0) {
+			/* the whole reservation, holes between segments too */
+			x->um[n].start = x->j->p[rec].map_start;
+			x->um[n].end = x->j->p[rec].map_start + x->j->p[rec].map_size;
+		} else {
+			/* a mapping without a record is left by a run that
+			 * died between its journal write and its unmap */
+			x->um[n].start = m->start;
+			x->um[n].end = m->end;
+			for (i = k + 1; i < x->j->nmaps; i++)
+				if (!strcmp(x->j->maps[i].name, m->name))
+					x->um[n].end = x->j->maps[i].end;
+		}
+		n++;
+	}
+	x->num = n;
+	return 0;
+}
+
+static int prepare(struct txn *x)
+{
+	const struct lp_patch *patch = x->patch;
+	size_t nmax = patch ? patch->nfuncs : 0, i;
 	int err;
 
-	ctx->err[0] = 0;
-	if (opts && opts->sz >= sizeof(*opts) && opts->timeout_s > 0)
-		timeout_ms = opts->timeout_s * 1000;
-	if (res)
-		memset(res, 0, sizeof(*res));
+	for (i = 0; i < x->j->n; i++)
+		if (x->drop[i])
+			nmax += x->j->p[i].nfuncs;
+	x->c = calloc(nmax + 1, sizeof(*x->c));
+	if (!x->c)
+		return -ENOMEM;
+	if (patch) {
+		struct lp_jpatch *r = &x->rec;
 
-	/* 1. resolve */
-	err = lp_proc_open(ctx, pid, &proc);
+		memcpy(r->id, patch->id, sizeof(r->id));
+		r->name = strdup(patch->name);
+		r->path = strdup(patch->path);
+		r->funcs = calloc(patch->nfuncs + 1, sizeof(*r->funcs));
+		if (!r->name || !r->path || !r->funcs)
+			return -ENOMEM;
+		r->seq = x->j->next_seq;
+		r->state = LP_PATCH_APPLIED;
+		r->cap = patch->nfuncs;
+		for (i = 0; i < patch->nfuncs; i++) {
+			err = resolve_new(x, i, &r->funcs[i]);
+			r->nfuncs = i + 1;
+			if (err)
+				return err;
+		}
+	}
+	err = resolve_dropped(x);
+	if (!err)
+		err = find_unmaps(x);
+	return err;
+}
+
+/* The new patch's jumps, once it is loaded. */
+static void fill_new(struct txn *x)
+{
+	size_t i;
+
+	for (i = 0; x->patch && i < x->rec.nfuncs; i++) {
+		struct change *c = change_at(x, x->rec.funcs[i].addr);
+
+		code_with_jump(c->want, c->orig, c->entry_off, x->rec.funcs[i].new_addr);
+		lp_info(x->ctx, "%s at %#" PRIx64 " -> %s at %#" PRIx64, c->name, c->addr,
+			x->patch->funcs[i].new_name, x->rec.funcs[i].new_addr);
+	}
+}
+
+/* ---- steps 3 to 7 ------------------------------------------------------------ */
+
+/* Is the journal as we read it?  Another run may have changed it since. */
+static int check_journal(struct txn *x, uint64_t gen)
+{
+	uint64_t now;
+
+	if (!x->j->addr)
+		return 0;
+	if (lp_proc_read(x->proc, x->j->addr + 8, &now, 8) || now != gen)
+		return lp_fail(x->ctx, -EBUSY,
+			       "the patches of process %d changed meanwhile (another livepatch run?): try again",
+			       x->proc->pid);
+	return 0;
+}
+
+static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
+{
+	struct lp_proc *proc = x->proc;
+	struct lp_unwinder *u = NULL;
+	struct lp_world w = { 0 };
+	struct range *r = NULL;
+	double deadline, backoff = 1;
+	unsigned int attempts = 0;
+	uint64_t gen0 = x->j->gen;
+	size_t i, nr = 0;
+	bool committed = false;
+	int err;
+
+	err = lp_unwinder_new(proc, &u);
 	if (err)
 		return err;
-	if (!lp_proc_tracer(pid, &tracer) && tracer && tracer != getpid()) {
-		err = lp_fail(ctx, -LP_ETRACED,
-			      "process %d is already traced by process %d (a debugger?): detach it first",
-			      pid, tracer);
-		goto out;
-	}
-	m = find_target(proc, patch);
-	if (!m) {
-		err = -LP_EBUILDID;
-		goto out;
-	}
-	f = calloc(patch->nfuncs, sizeof(*f));
-	if (!f) {
+	r = calloc(x->num + x->j->nmaps + 4, sizeof(*r));
+	if (!r) {
 		err = -ENOMEM;
 		goto out;
 	}
-	err = resolve_funcs(proc, patch, m, f);
-	if (err)
-		goto out;
-	err = lp_unwinder_new(proc, &u);
-	if (err)
-		goto out;
 
 	/* 2. load */
-	lp_debug(ctx, "resolved; loading");
-	err = load(proc, patch, m, &ld);
+	lp_debug(x->ctx, "resolved; loading");
+	err = load(x);
 	if (err)
 		goto out;
-	for (i = 0; i < patch->nfuncs; i++) {
-		lp_encode_pad_jump(f[i].pad, ld.new_addr[i]);
-		lp_encode_entry_jump(f[i].jmp, f[i].e.entry_off);
-		lp_info(ctx, "%s at %#" PRIx64 " -> %s at %#" PRIx64, f[i].name, f[i].addr,
-			patch->funcs[i].new_name, ld.new_addr[i]);
-	}
+	fill_new(x);
 
-	lp_debug(ctx, "loaded; stopping the world");
+	lp_debug(x->ctx, "loaded; stopping the world");
 	w.proc = proc;
-	v.w = &w;
-	v.f = f;
-	v.nf = patch->nfuncs;
+	x->w = &w;
 	deadline = lp_now_ms() + timeout_ms;
 	for (;;) {
 		int safe;
@@ -435,37 +846,41 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 			err = lp_world_stop(&w);
 		if (err)
 			goto fail_release;
-		lp_debug(ctx, "attempt %u: %zu threads stopped in %.3f ms", attempts, w.n,
+		lp_debug(x->ctx, "attempt %u: %zu threads stopped in %.3f ms", attempts, w.n,
 			 lp_now_ms() - w.t_first_stop);
 		lp_world_fix_eintr(&w);
 		lp_unwinder_flush(u);
 
 		/* 4. verify */
-		for (i = 0; i < patch->nfuncs; i++) {
-			uint8_t now[CODE_LEN];
+		err = check_journal(x, gen0);
+		if (err)
+			goto fail_release;
+		for (i = 0; i < x->nc; i++) {
+			uint8_t now[LP_CODE_LEN];
 
-			if (lp_proc_read(proc, f[i].addr - LP_PAD_LEN, now, CODE_LEN) ||
-			    memcmp(now, f[i].orig, CODE_LEN)) {
-				err = lp_fail(ctx, -LP_EPATCHED,
-					      "the code of %s changed during the apply", f[i].name);
+			if (lp_proc_read(proc, x->c[i].addr - LP_PAD_LEN, now, LP_CODE_LEN) ||
+			    memcmp(now, x->c[i].now, LP_CODE_LEN)) {
+				err = lp_fail(x->ctx, -LP_EPATCHED,
+					      "the code of %s changed during the operation",
+					      x->c[i].name);
 				goto fail_release;
 			}
 		}
-		safe = verify_world(u, &v);
+		safe = verify_world(u, x);
 		if (safe < 0) {
-			err = lp_fail(ctx, safe, "stack check failed: %s", strerror(-safe));
+			err = lp_fail(x->ctx, safe, "stack check failed: %s", strerror(-safe));
 			goto fail_release;
 		}
-		lp_debug(ctx, "attempt %u: stacks walked (%s)", attempts,
+		lp_debug(x->ctx, "attempt %u: stacks walked (%s)", attempts,
 			 safe ? "unsafe" : "safe");
 		if (safe == 0)
 			break;
 		lp_world_release(&w);
-		lp_info(ctx, "attempt %u unsafe: %s", attempts, v.why);
+		lp_info(x->ctx, "attempt %u unsafe: %s", attempts, x->why);
 		if (lp_now_ms() + backoff > deadline) {
-			err = lp_fail(ctx, -LP_EUNSAFE, "no safe point within %.1f s: %s",
-				      timeout_ms / 1000, v.why);
-			goto out_unload;
+			err = lp_fail(x->ctx, -LP_EUNSAFE, "no safe point within %.1f s: %s",
+				      timeout_ms / 1000, x->why);
+			goto fail_unload;
 		}
 		sleep_ms(backoff);
 		if (backoff < 50)
@@ -473,9 +888,30 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 	}
 
 	/* 5. commit */
-	err = apply_moves(proc, &v);
+	x->j->gen = gen0;
+	x->rec.time = (int64_t)time(NULL);
+	err = apply_moves(x);
 	if (!err)
-		err = commit(proc, f, patch->nfuncs);
+		err = write_journal(x, false);
+	if (!err) {
+		err = write_code(x);
+		if (err) {
+			/* the code is as it was: so must the journal be */
+			const struct lp_patch *patch = x->patch;
+
+			memset(x->drop, 0, x->j->n * sizeof(*x->drop));
+			x->patch = NULL;
+			write_journal(x, false);
+			x->patch = patch;
+		}
+	}
+	if (!err) {
+		committed = true;
+		err = write_journal(x, true);
+		if (err)
+			lp_warn(x->ctx, "%s", lp_ctx_errmsg(x->ctx));
+		err = 0;
+	}
 	if (err)
 		goto fail_release;
 
@@ -484,27 +920,270 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 	if (res) {
 		res->pause_ms = w.t_last_resume - w.t_first_stop;
 		res->attempts = attempts;
-		res->moved_pcs = (unsigned int)v.nmoves;
+		res->moved_pcs = (unsigned int)x->nmoves;
 		res->nthreads = (unsigned int)w.released;
 	}
-	lp_info(ctx, "applied %s to process %d: %zu function%s, %u attempt%s", patch->id,
-		pid, patch->nfuncs, patch->nfuncs == 1 ? "" : "s", attempts,
-		attempts == 1 ? "" : "s");
+
+	/* 7. clean up: code no frame holds, and journal copies left over */
+	for (i = 0; i < x->num; i++) {
+		if (x->um[i].in_use) {
+			lp_info(x->ctx, "patch %s stays mapped: a thread still runs its code",
+				x->um[i].id);
+			continue;
+		}
+		r[nr++] = (struct range){ x->um[i].start, x->um[i].end, x->um[i].id };
+	}
+	{
+		struct lp_journal nj;
+		bool empty = !next_journal(x, true, &nj) && nj.n == 0;
+
+		free(nj.p);
+		for (i = 0; i < x->j->nmaps; i++) {
+			const struct lp_jmap *m = &x->j->maps[i];
+
+			if (m->journal && (m->start != x->jaddr || empty))
+				r[nr++] = (struct range){ m->start, m->end, "journal" };
+		}
+		if (empty && x->jnew)
+			r[nr++] = (struct range){ x->jaddr, x->jaddr + ((x->jsize + 4095) & ~4095ULL),
+						  "journal" };
+	}
+	unmap_ranges(proc, r, nr);
 	goto out;
 
 fail_release:
 	lp_world_release(&w);
-out_unload:
-	if (lp_proc_check_alive(proc) == 0)
-		unload(proc, &ld);
-	else
-		err = lp_fail(ctx, -LP_EEXITED, "process %d exited during the apply", pid);
+fail_unload:
+	if (committed)
+		goto out;
+	if (lp_proc_check_alive(proc)) {
+		err = lp_fail(x->ctx, -LP_EEXITED, "process %d exited during the operation",
+			      proc->pid);
+		goto out;
+	}
+	if (x->ld.size)
+		r[nr++] = (struct range){ x->ld.base, x->ld.base + x->ld.size, x->patch->id };
+	if (x->jnew)
+		r[nr++] = (struct range){ x->jaddr, x->jaddr + ((x->jsize + 4095) & ~4095ULL),
+					  "journal" };
+	{
+		/* keep the failure's message over any from the clean-up */
+		char msg[sizeof(x->ctx->err)];
+
+		memcpy(msg, x->ctx->err, sizeof(msg));
+		unmap_ranges(proc, r, nr);
+		memcpy(x->ctx->err, msg, sizeof(msg));
+	}
 out:
-	free(v.moves);
+	free(r);
+	free(x->moves);
 	lp_world_free(&w);
-	lp_load_free(&ld);
 	lp_unwinder_free(u);
-	free(f);
-	lp_proc_close(proc);
 	return err;
+}
+
+static double timeout_of(const struct lp_apply_opts *opts)
+{
+	if (opts && opts->sz >= offsetof(struct lp_apply_opts, timeout_s) + sizeof(double) &&
+	    opts->timeout_s > 0)
+		return opts->timeout_s * 1000;
+	return 10000;
+}
+
+static unsigned int flags_of(const struct lp_apply_opts *opts)
+{
+	if (opts && opts->sz >= offsetof(struct lp_apply_opts, flags) + sizeof(unsigned int))
+		return opts->flags;
+	return 0;
+}
+
+/* Open the process and its journal; refuse one traced by someone else. */
+static int begin(struct lp_ctx *ctx, pid_t pid, struct txn *x)
+{
+	pid_t tracer = 0;
+	int err;
+
+	memset(x, 0, sizeof(*x));
+	x->ctx = ctx;
+	ctx->err[0] = 0;
+	err = lp_proc_open(ctx, pid, &x->proc);
+	if (err)
+		return err;
+	if (!lp_proc_tracer(pid, &tracer) && tracer && tracer != getpid())
+		return lp_fail(ctx, -LP_ETRACED,
+			       "process %d is already traced by process %d (a debugger?): detach it first",
+			       pid, tracer);
+	err = lp_journal_load(x->proc, &x->j);
+	if (err)
+		return err;
+	x->drop = calloc(x->j->n + 1, sizeof(*x->drop));
+	return x->drop ? 0 : -ENOMEM;
+}
+
+static void end(struct txn *x)
+{
+	lp_load_free(&x->ld);
+	lp_jpatch_clear(&x->rec);
+	free(x->c);
+	free(x->um);
+	free(x->drop);
+	lp_journal_free(x->j);
+	lp_proc_close(x->proc);
+}
+
+static bool any_in_use(const struct txn *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->num; i++)
+		if (x->um[i].in_use)
+			return true;
+	return false;
+}
+
+/*
+ * A thread that was running a reverted patch's code at the stop is
+ * usually out of it a moment later, as no call enters it any more: one
+ * more look then, so that the clean-up is rarely left for later.  Its
+ * failure is not the operation's: it only means the code stays mapped.
+ */
+static void retry_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
+{
+	char msg[sizeof(ctx->err)];
+	int n;
+
+	memcpy(msg, ctx->err, sizeof(msg));
+	sleep_ms(1);
+	n = lp_cleanup(ctx, pid, opts);
+	if (n > 0)
+		lp_debug(ctx, "unmapped %d patch%s left in use", n, n == 1 ? "" : "es");
+	memcpy(ctx->err, msg, sizeof(msg));
+}
+
+int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
+	     const struct lp_apply_opts *opts, struct lp_apply_result *res)
+{
+	struct txn x;
+	bool again;
+	size_t i;
+	int err;
+
+	if (res)
+		memset(res, 0, sizeof(*res));
+	err = begin(ctx, pid, &x);
+	if (err)
+		goto out;
+	for (i = 0; i < x.j->n; i++) {
+		if (!strcmp(x.j->p[i].id, patch->id) &&
+		    x.j->p[i].state == LP_PATCH_APPLIED) {
+			err = lp_fail(ctx, -LP_EAPPLIED,
+				      "patch %s is already applied to process %d: nothing to do",
+				      patch->id, pid);
+			goto out;
+		}
+	}
+	if (flags_of(opts) & LP_APPLY_REPLACE)
+		for (i = 0; i < x.j->n; i++)
+			x.drop[i] = x.j->p[i].state == LP_PATCH_APPLIED;
+	x.patch = patch;
+	err = prepare(&x);
+	if (!err)
+		err = run(&x, timeout_of(opts), res);
+	if (!err)
+		lp_info(ctx, "applied %s to process %d: %zu function%s, %u attempt%s", patch->id,
+			pid, patch->nfuncs, patch->nfuncs == 1 ? "" : "s",
+			res ? res->attempts : 0, res && res->attempts == 1 ? "" : "s");
+out:
+	again = !err && any_in_use(&x);
+	end(&x);
+	if (again)
+		retry_cleanup(ctx, pid, opts);
+	return err;
+}
+
+int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
+	      const struct lp_apply_opts *opts, struct lp_apply_result *res)
+{
+	struct txn x;
+	size_t i, found = 0, idlen = id ? strlen(id) : 0;
+	bool again;
+	int err;
+
+	if (res)
+		memset(res, 0, sizeof(*res));
+	if (id && (idlen < 4 || idlen > 16 || strspn(id, "0123456789abcdef") != idlen))
+		return lp_fail(ctx, -EINVAL,
+			       "'%s' is not a patch id: give its hex digits, as livepatch list shows them",
+			       id);
+	err = begin(ctx, pid, &x);
+	if (err)
+		goto out;
+	for (i = 0; i < x.j->n; i++) {
+		const struct lp_jpatch *p = &x.j->p[i];
+
+		if (id && strncmp(p->id, id, idlen))
+			continue;
+		if (p->state == LP_PATCH_APPLIED) {
+			x.drop[i] = true;
+			found++;
+		} else if (id && p->state == LP_PATCH_REVERTED_IN_USE) {
+			err = lp_fail(ctx, -LP_ENOTAPPLIED,
+				      "patch %s is reverted already in process %d (its code is still in use and will be unmapped later)",
+				      p->id, pid);
+			goto out;
+		}
+	}
+	if (id && found > 1) {
+		err = lp_fail(ctx, -EINVAL, "'%s' matches %zu patches: give more digits", id,
+			      found);
+		goto out;
+	}
+	if (id && !found) {
+		err = lp_fail(ctx, -LP_ENOTAPPLIED, "patch %s is not applied to process %d", id,
+			      pid);
+		goto out;
+	}
+	if (!found && !x.num) {
+		/* --all with nothing applied */
+		err = 0;
+		goto out;
+	}
+	err = prepare(&x);
+	if (!err)
+		err = run(&x, timeout_of(opts), res);
+	if (!err)
+		err = (int)found;
+out:
+	again = err > 0 && any_in_use(&x);
+	end(&x);
+	if (again)
+		retry_cleanup(ctx, pid, opts);
+	return err;
+}
+
+int lp_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
+{
+	struct txn x;
+	size_t i, n = 0;
+	int err;
+
+	err = begin(ctx, pid, &x);
+	if (!err)
+		err = prepare(&x);
+	if (!err && (x.num || x.j->nmaps)) {
+		bool stale = false;
+
+		/* only if there is anything to do: a reverted patch, a stray
+		 * mapping, or a journal copy left over */
+		for (i = 0; i < x.j->nmaps; i++)
+			if (x.j->maps[i].journal && x.j->maps[i].start != x.j->addr)
+				stale = true;
+		if (x.num || stale || (x.j->addr && !x.j->n)) {
+			err = run(&x, timeout_of(opts), NULL);
+			for (i = 0; !err && i < x.num; i++)
+				n += !x.um[i].in_use;
+		}
+	}
+	end(&x);
+	return err ? err : (int)n;
 }

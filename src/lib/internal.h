@@ -19,6 +19,8 @@
 #define LP_PAD_LEN 14   /* bytes before the function symbol */
 #define LP_ENTRY_LEN 2  /* NOP bytes at the entry (after endbr64 if any) */
 #define LP_ENDBR_LEN 4
+/* bytes we may change: the pad, then an optional endbr64 and the entry */
+#define LP_CODE_LEN (LP_PAD_LEN + LP_ENDBR_LEN + LP_ENTRY_LEN)
 
 /* ---- log.c ------------------------------------------------------------ */
 
@@ -192,6 +194,8 @@ struct lp_proc {
 
 /* Open the process: checks it exists, is x86-64 ELF, maps its modules. */
 int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out);
+/* Only its memory and /proc directory (no modules): enough to read it. */
+int lp_proc_open_light(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out);
 void lp_proc_close(struct lp_proc *proc);
 /* Still the same process (not exited, PID not reused)? 0 or -LP_EEXITED. */
 int lp_proc_check_alive(struct lp_proc *proc);
@@ -306,7 +310,9 @@ int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,
 #define LP_REPLACE_SECTION ".livepatch.replace"
 #define LP_INFO_MAGIC "LPINFO01"
 #define LP_INFO_SIZE 256
-/* Layout of .livepatch.info (little endian):
+/* The section holds one LP_INFO_SIZE entry per target module; the first
+ * has the layout below, the others only the build-id and module fields.
+ * Layout of .livepatch.info (little endian):
  *   0  magic "LPINFO01"
  *   8  u32 format version (1)
  *  12  u32 flags (0)
@@ -323,11 +329,19 @@ struct lp_patch_func {
 	uint64_t new_vaddr;  /* in the patch's image */
 };
 
+struct lp_patch_target {
+	char build_id[81];
+	char module[153];
+};
+
 struct lp_patch {
 	struct lp_elf *elf;
 	char id[17];
-	char build_id[81];
-	char module[153];
+	char *path;    /* absolute path of the file, as opened */
+	char *name;    /* its file name without ".lpatch" */
+	/* targets[0] is the main target: the patch's symbols bind from it */
+	struct lp_patch_target *targets;
+	size_t ntargets;
 	struct lp_patch_func *funcs;
 	size_t nfuncs;
 	char **refs;   /* symbols taken from the process */
@@ -352,5 +366,69 @@ int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
 int lp_unload_patch(struct lp_proc *proc, struct lp_thread *t,
 		    struct lp_load *load);
 void lp_load_free(struct lp_load *load);
+/* A new, empty journal mapping of @size bytes in the process. */
+int lp_map_journal(struct lp_proc *proc, struct lp_thread *t, uint64_t size,
+		   uint64_t *addr);
+int lp_remote_unmap(struct lp_proc *proc, struct lp_thread *t, uint64_t addr,
+		    uint64_t size);
+
+/* ---- journal.c: what is applied, recorded inside the process ---------- */
+
+/* Record states: the public ones (LP_PATCH_APPLIED, _REVERTED_IN_USE),
+ * and two that only an interrupted apply or revert leaves behind. */
+#define LP_J_APPLYING 3
+#define LP_J_REVERTING 4
+
+struct lp_jfunc {
+	char *name;
+	char *module;          /* path of the module defining it */
+	uint64_t addr;         /* the function symbol, runtime */
+	uint64_t new_addr;     /* this patch's version */
+	unsigned int entry_off;
+	uint8_t orig[LP_CODE_LEN]; /* from addr - LP_PAD_LEN, before any patch */
+};
+
+struct lp_jpatch {
+	char id[17];
+	char *name, *path;
+	int64_t time;
+	unsigned int state;
+	uint32_t seq;          /* order of application */
+	uint64_t map_start, map_size;
+	struct lp_jfunc *funcs;
+	size_t nfuncs, cap;
+};
+
+/* A mapping of ours in the process: a journal copy or a patch's code. */
+struct lp_jmap {
+	uint64_t start, end;
+	char name[32];         /* "journal" or the patch id */
+	bool journal;
+};
+
+struct lp_journal {
+	uint64_t gen;          /* of the copy read */
+	uint64_t addr, size;   /* its mapping; 0 if the process has none */
+	struct lp_jpatch *p;   /* oldest first */
+	size_t n;
+	uint32_t next_seq;
+	struct lp_jmap *maps;  /* every /memfd:livepatch: mapping */
+	size_t nmaps;
+};
+
+int lp_journal_load(struct lp_proc *proc, struct lp_journal **out);
+/* Only the mappings (j->maps), not the journal's content. */
+int lp_journal_maps(struct lp_proc *proc, struct lp_journal **out);
+int lp_journal_serialize(const struct lp_journal *j, char **out, size_t *len);
+int lp_journal_parse(struct lp_journal *j, char *text);
+size_t lp_journal_image_size(size_t text_len);
+int lp_journal_image(const struct lp_journal *j, uint64_t gen, uint8_t **out,
+		     size_t *len);
+void lp_jpatch_clear(struct lp_jpatch *p);
+struct lp_jmap *lp_journal_map_of(struct lp_journal *j, const char *id);
+/* The applied patch whose version of the function at @addr runs now
+ * (the newest), and the function's index in it. */
+const struct lp_jpatch *lp_journal_live(const struct lp_journal *j, uint64_t addr,
+					size_t *fi);
 
 #endif /* LP_INTERNAL_H */

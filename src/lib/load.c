@@ -83,18 +83,17 @@ static void remote_close(struct lp_proc *proc, struct lp_thread *t,
  * target's fd, or a negative error (then plain anonymous memory is used).
  */
 static int make_memfd(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
-		      const struct lp_patch *patch, uint64_t size)
+		      const char *suffix, const void *data, size_t len, uint64_t size)
 {
 	char name[64], path[96];
-	size_t fsize, nlen;
-	const uint8_t *file = lp_elf_image(patch->elf, &fsize);
+	size_t nlen;
 	/* the name goes below the thread's red zone: unused stack, as the
 	 * thread is stopped and runs nothing but our system calls */
 	uint64_t name_at = ((t->regs.rsp - 128 - sizeof(name)) & ~15ULL);
 	int64_t fd;
 	int lfd, err;
 
-	snprintf(name, sizeof(name), "livepatch:%s", patch->id);
+	snprintf(name, sizeof(name), "livepatch:%s", suffix);
 	nlen = strlen(name) + 1;
 	err = lp_proc_write(proc, name_at, name, nlen);
 	if (!err)
@@ -105,8 +104,8 @@ static int make_memfd(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
 	snprintf(path, sizeof(path), "%s/fd/%d", proc->dir, (int)fd);
 	lfd = open(path, O_RDWR | O_CLOEXEC);
 	err = lfd < 0 ? -errno : 0;
-	if (!err && (pwrite(lfd, file, fsize, 0) != (ssize_t)fsize ||
-		     ftruncate(lfd, (off_t)(size > fsize ? size : fsize))))
+	if (!err && ((len && pwrite(lfd, data, len, 0) != (ssize_t)len) ||
+		     ftruncate(lfd, (off_t)(size > len ? size : len))))
 		err = -EIO;
 	if (lfd >= 0)
 		close(lfd);
@@ -241,7 +240,7 @@ int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
 		if (e > span)
 			span = e;
 	}
-	fd = make_memfd(proc, t, insn, patch, span);
+	fd = make_memfd(proc, t, insn, patch->id, file, fsize, span);
 	if (fd < 0)
 		lp_debug(proc->ctx, "no memfd for the patch (%s): anonymous memory instead",
 			 strerror(-fd));
@@ -303,4 +302,36 @@ void lp_load_free(struct lp_load *load)
 {
 	free(load->new_addr);
 	load->new_addr = NULL;
+}
+
+int lp_map_journal(struct lp_proc *proc, struct lp_thread *t, uint64_t size,
+		   uint64_t *addr)
+{
+	uint64_t insn;
+	int err = lp_proc_find_syscall_insn(proc, &insn), fd;
+
+	if (err)
+		return err;
+	size = PAGE_UP(size);
+	fd = make_memfd(proc, t, insn, "journal", NULL, 0, size);
+	if (fd < 0)
+		return lp_fail(proc->ctx, fd, "cannot create the patch journal in process %d: %s",
+			       proc->pid, strerror(-fd));
+	/* read-only for the process: only we write it, through its memory
+	 * file; private, so that a child forked later gets its own copy */
+	err = remote_mmap(proc, t, insn, 0, size, PROT_READ, MAP_PRIVATE, fd, 0, addr);
+	remote_close(proc, t, insn, fd);
+	if (err)
+		return lp_fail(proc->ctx, err, "cannot map the patch journal in process %d: %s",
+			       proc->pid, strerror(-err));
+	return 0;
+}
+
+int lp_remote_unmap(struct lp_proc *proc, struct lp_thread *t, uint64_t addr,
+		    uint64_t size)
+{
+	uint64_t insn;
+	int err = lp_proc_find_syscall_insn(proc, &insn);
+
+	return err ? err : remote_munmap(proc, t, insn, addr, size);
 }

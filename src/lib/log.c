@@ -93,6 +93,9 @@ static const char *const lp_errors[] = {
 	[LP_ERELOC - LP_ERRNO_BASE] = "unsupported relocation in patch",
 	[LP_ENOBUILDID - LP_ERRNO_BASE] = "ELF file has no build-id",
 	[LP_ETRACED - LP_ERRNO_BASE] = "target is traced by another process",
+	[LP_EAPPLIED - LP_ERRNO_BASE] = "patch is already applied",
+	[LP_ENOTAPPLIED - LP_ERRNO_BASE] = "no such patch is applied",
+	[LP_EJOURNAL - LP_ERRNO_BASE] = "the process's patch journal is unreadable",
 };
 
 const char *lp_strerror(int err)

@@ -46,16 +46,63 @@ static uint64_t image_checksum(const uint8_t *img, size_t size, size_t field)
 
 /* Locate .livepatch.info; its file offset in *off. */
 static int find_info(struct lp_ctx *ctx, const struct lp_elf *elf,
-		     const char *path, const uint8_t **info, uint64_t *off)
+		     const char *path, const uint8_t **info, uint64_t *off,
+		     size_t *size)
 {
-	size_t size;
-
-	*info = lp_elf_section(elf, LP_INFO_SECTION, &size, NULL, off);
-	if (!*info || size < LP_INFO_SIZE || memcmp(*info, LP_INFO_MAGIC, 8))
+	*info = lp_elf_section(elf, LP_INFO_SECTION, size, NULL, off);
+	if (!*info || *size < LP_INFO_SIZE || memcmp(*info, LP_INFO_MAGIC, 8))
 		return lp_fail(ctx, -LP_EBADPATCH,
 			       "%s is not a patch file (no %s section): build patches with livepatch-build",
 			       path, LP_INFO_SECTION);
 	return 0;
+}
+
+/* One entry per target module, LP_INFO_SIZE bytes each. */
+static int read_targets(struct lp_ctx *ctx, struct lp_patch *p, const char *path,
+			const uint8_t *info, size_t size)
+{
+	size_t i;
+
+	if (size % LP_INFO_SIZE || size / LP_INFO_SIZE > 64)
+		return lp_fail(ctx, -LP_EBADPATCH, "%s: bad %s section", path,
+			       LP_INFO_SECTION);
+	p->ntargets = size / LP_INFO_SIZE;
+	p->targets = calloc(p->ntargets, sizeof(*p->targets));
+	if (!p->targets)
+		return -ENOMEM;
+	for (i = 0; i < p->ntargets; i++) {
+		struct lp_patch_target *t = &p->targets[i];
+		const uint8_t *e = info + i * LP_INFO_SIZE;
+
+		memcpy(t->build_id, e + LP_INFO_OFF_BUILD_ID, sizeof(t->build_id) - 1);
+		memcpy(t->module, e + LP_INFO_OFF_MODULE, sizeof(t->module) - 1);
+		if (!t->build_id[0] ||
+		    strspn(t->build_id, "0123456789abcdef") != strlen(t->build_id))
+			return lp_fail(ctx, -LP_EBADPATCH, "%s: bad target build-id", path);
+		if (!t->module[0] || strchr(t->module, '/'))
+			return lp_fail(ctx, -LP_EBADPATCH, "%s: bad target module name", path);
+	}
+	return 0;
+}
+
+/* The journal records the file's absolute path and a short name. */
+static int name_patch(struct lp_patch *p, const char *path)
+{
+	const char *base;
+	size_t n;
+
+	p->path = realpath(path, NULL);
+	if (!p->path)
+		p->path = strdup(path);
+	if (!p->path)
+		return -ENOMEM;
+	base = strrchr(p->path, '/');
+	base = base ? base + 1 : p->path;
+	n = strlen(base);
+	if (n > 7 && !strcmp(base + n - 7, ".lpatch"))
+		n -= 7;
+	p->name = strndup(base, n ? n : strlen(base));
+	return p->name ? 0 : -ENOMEM;
 }
 
 /* Value stored at link-time address @slot once relocated (base 0). */
@@ -203,7 +250,7 @@ int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out)
 	struct lp_patch *p;
 	const uint8_t *info, *img;
 	uint64_t off, stored;
-	size_t size;
+	size_t size, info_size;
 	int err;
 
 	p = calloc(1, sizeof(*p));
@@ -228,7 +275,7 @@ int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out)
 			      "%s is not a patch file (not an x86-64 shared object)", path);
 		goto fail;
 	}
-	err = find_info(ctx, p->elf, path, &info, &off);
+	err = find_info(ctx, p->elf, path, &info, &off, &info_size);
 	if (err)
 		goto fail;
 	img = lp_elf_image(p->elf, &size);
@@ -240,13 +287,12 @@ int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out)
 		goto fail;
 	}
 	snprintf(p->id, sizeof(p->id), "%016llx", (unsigned long long)stored);
-	memcpy(p->build_id, info + LP_INFO_OFF_BUILD_ID, sizeof(p->build_id) - 1);
-	memcpy(p->module, info + LP_INFO_OFF_MODULE, sizeof(p->module) - 1);
-	if (!p->build_id[0] || strspn(p->build_id, "0123456789abcdef") !=
-				       strlen(p->build_id)) {
-		err = lp_fail(ctx, -LP_EBADPATCH, "%s: bad target build-id", path);
+	err = read_targets(ctx, p, path, info, info_size);
+	if (err)
 		goto fail;
-	}
+	err = name_patch(p, path);
+	if (err)
+		goto fail;
 	err = read_funcs(ctx, p, path);
 	if (err)
 		goto fail;
@@ -271,13 +317,29 @@ void lp_patch_close(struct lp_patch *p)
 	for (i = 0; i < p->nrefs; i++)
 		free(p->refs[i]);
 	free(p->refs);
+	free(p->targets);
+	free(p->path);
+	free(p->name);
 	lp_elf_close(p->elf);
 	free(p);
 }
 
 const char *lp_patch_id(const struct lp_patch *p) { return p->id; }
-const char *lp_patch_target_build_id(const struct lp_patch *p) { return p->build_id; }
-const char *lp_patch_target_name(const struct lp_patch *p) { return p->module; }
+const char *lp_patch_target_build_id(const struct lp_patch *p) { return p->targets[0].build_id; }
+const char *lp_patch_target_name(const struct lp_patch *p) { return p->targets[0].module; }
+size_t lp_patch_ntargets(const struct lp_patch *p) { return p->ntargets; }
+
+int lp_patch_target(const struct lp_patch *p, size_t i, const char **build_id,
+		    const char **name)
+{
+	if (i >= p->ntargets)
+		return -EINVAL;
+	if (build_id)
+		*build_id = p->targets[i].build_id;
+	if (name)
+		*name = p->targets[i].module;
+	return 0;
+}
 size_t lp_patch_nfuncs(const struct lp_patch *p) { return p->nfuncs; }
 
 const char *lp_patch_func_old(const struct lp_patch *p, size_t i)
@@ -302,13 +364,13 @@ int lp_patch_seal(struct lp_ctx *ctx, const char *path)
 	struct lp_elf *elf = NULL;
 	const uint8_t *info, *img;
 	uint64_t off, sum;
-	size_t size;
+	size_t size, info_size;
 	int fd = -1, err;
 
 	err = lp_elf_open(ctx, path, &elf);
 	if (err)
 		return err;
-	err = find_info(ctx, elf, path, &info, &off);
+	err = find_info(ctx, elf, path, &info, &off, &info_size);
 	if (err)
 		goto out;
 	img = lp_elf_image(elf, &size);

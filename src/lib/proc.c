@@ -433,7 +433,7 @@ static void rank_modules(struct lp_proc *proc, const char *exe_path)
 	}
 }
 
-int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
+static int proc_open(struct lp_ctx *ctx, pid_t pid, bool full, struct lp_proc **out)
 {
 	struct lp_proc *proc;
 	char path[96], v[32];
@@ -472,6 +472,19 @@ int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
 			}
 			free(tids);
 		}
+	}
+	if (!full) {
+		snprintf(path, sizeof(path), "%s/mem", proc->dir);
+		proc->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (proc->mem_fd < 0) {
+			err = -errno;
+			err = lp_fail(ctx, err == -EACCES ? -EPERM : err == -ENOENT ? -ESRCH : err,
+				      "cannot read the memory of process %d: %s", pid,
+				      strerror(-err));
+			goto fail;
+		}
+		*out = proc;
+		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/exe", proc->dir);
 	err = lp_elf_open(ctx, path, &exe);
@@ -524,6 +537,16 @@ fail:
 	lp_elf_close(exe);
 	lp_proc_close(proc);
 	return err;
+}
+
+int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
+{
+	return proc_open(ctx, pid, true, out);
+}
+
+int lp_proc_open_light(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out)
+{
+	return proc_open(ctx, pid, false, out);
 }
 
 void lp_proc_close(struct lp_proc *proc)
