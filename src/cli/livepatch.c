@@ -746,8 +746,13 @@ static int cmd_info(int argc, char **argv)
 		return err;
 	}
 	printf("patch:     %s\n", lp_patch_id(patch));
-	printf("target:    %s\n", lp_patch_target_name(patch));
-	printf("build-id:  %s\n", lp_patch_target_build_id(patch));
+	for (i = 0; i < lp_patch_ntargets(patch); i++) {
+		const char *bid, *name;
+
+		lp_patch_target(patch, i, &bid, &name);
+		printf("target:    %s\n", name);
+		printf("build-id:  %s\n", bid);
+	}
 	printf("replaces:  %zu function%s\n", lp_patch_nfuncs(patch),
 	       lp_patch_nfuncs(patch) == 1 ? "" : "s");
 	for (i = 0; i < lp_patch_nfuncs(patch); i++)

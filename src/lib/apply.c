@@ -794,9 +794,32 @@ static int check_journal(struct txn *x, uint64_t gen)
 {
 	uint64_t now;
 
-	if (!x->j->addr)
-		return 0;
-	if (lp_proc_read(x->proc, x->j->addr + 8, &now, 8) || now != gen)
+	if (!x->j->addr) {
+		/* none when we looked: there must still be none but ours */
+		struct lp_journal *m;
+		bool other = false;
+		size_t i;
+		int err = lp_journal_maps(x->proc, &m);
+
+		if (err)
+			return lp_fail(x->ctx, err, "cannot read the mappings of process %d: %s",
+				       x->proc->pid, lp_strerror(err));
+		for (i = 0; i < m->nmaps; i++)
+			if (!strcmp(m->maps[i].name, "journal") && m->maps[i].start != x->jaddr)
+				other = true;
+		lp_journal_free(m);
+		now = other ? gen + 1 : gen;
+	} else {
+		uint8_t hdr[16];
+
+		/* (a run that moved it elsewhere marked it "moved") */
+		if (lp_proc_read(x->proc, x->j->addr, hdr, 16) ||
+		    memcmp(hdr, LP_JOURNAL_MAGIC, 8))
+			now = gen + 1;
+		else
+			memcpy(&now, hdr + 8, 8);
+	}
+	if (now != gen)
 		return lp_fail(x->ctx, -EBUSY,
 			       "the patches of process %d changed meanwhile (another livepatch run?): try again",
 			       x->proc->pid);
@@ -910,6 +933,10 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		err = write_journal(x, true);
 		if (err)
 			lp_warn(x->ctx, "%s", lp_ctx_errmsg(x->ctx));
+		else if (x->j->addr && x->jaddr != x->j->addr)
+			/* moved to a bigger mapping: a run that read the old
+			 * copy must see that it is out of date */
+			lp_proc_write(proc, x->j->addr, LP_JOURNAL_MOVED, 8);
 		err = 0;
 	}
 	if (err)

@@ -374,6 +374,9 @@ int lp_remote_unmap(struct lp_proc *proc, struct lp_thread *t, uint64_t addr,
 
 /* ---- journal.c: what is applied, recorded inside the process ---------- */
 
+#define LP_JOURNAL_MAGIC "LPJRNL01"
+#define LP_JOURNAL_MOVED "LPJMOVED" /* over the magic of a copy left behind */
+
 /* Record states: the public ones (LP_PATCH_APPLIED, _REVERTED_IN_USE),
  * and two that only an interrupted apply or revert leaves behind. */
 #define LP_J_APPLYING 3

@@ -33,7 +33,7 @@
 #include "internal.h"
 
 #define HDR_SIZE 64
-#define MAGIC "LPJRNL01"
+#define MAGIC LP_JOURNAL_MAGIC
 #define MAX_TEXT (64u << 20)
 
 void lp_jpatch_clear(struct lp_jpatch *p)
@@ -418,8 +418,8 @@ static int read_copy(struct lp_proc *proc, uint64_t start, uint64_t end,
 
 	if (lp_proc_read(proc, start, hdr, HDR_SIZE))
 		return -1;
-	if (!memcmp(hdr, zero, 8))
-		return 1; /* mapped by a run that stopped before writing it */
+	if (!memcmp(hdr, zero, 8) || !memcmp(hdr, LP_JOURNAL_MOVED, 8))
+		return 1; /* never written, or moved to a bigger mapping */
 	if (memcmp(hdr, MAGIC, 8))
 		return -1;
 	memcpy(gen, hdr + 8, 8);

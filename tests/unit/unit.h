@@ -11,6 +11,7 @@
 Suite *decode_suite(void);
 Suite *elf_suite(void);
 Suite *patch_suite(void);
+Suite *journal_suite(void);
 
 /* A context per test (checked fixture: in the test's process). */
 extern struct lp_ctx *unit_ctx;

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The journal's text (src/lib/journal.c): what one run writes into the
+ * target, the next must read back exactly, whatever the names and paths
+ * hold; and anything else (a damaged or foreign text) must be refused,
+ * never half read.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "unit.h"
+
+static void make_patch(struct lp_jpatch *p, const char *id, const char *name,
+		       const char *path, size_t nfuncs)
+{
+	size_t k, x;
+
+	memset(p, 0, sizeof(*p));
+	snprintf(p->id, sizeof(p->id), "%s", id);
+	p->name = strdup(name);
+	p->path = strdup(path);
+	p->time = 1795000000;
+	p->state = LP_PATCH_APPLIED;
+	p->seq = 7;
+	p->map_start = 0x7f0000001000ULL;
+	p->map_size = 0x5000;
+	p->funcs = calloc(nfuncs + 1, sizeof(*p->funcs));
+	p->nfuncs = p->cap = nfuncs;
+	for (k = 0; k < nfuncs; k++) {
+		struct lp_jfunc *f = &p->funcs[k];
+
+		f->name = strdup(k ? "helper.constprop.0" : "answer");
+		f->module = strdup("/opt/my app/lib%20x.so");
+		f->addr = 0x555500001000ULL + k * 64;
+		f->new_addr = 0x7f000000200eULL + k * 32;
+		f->entry_off = k % 2 ? 4 : 0;
+		for (x = 0; x < LP_CODE_LEN; x++)
+			f->orig[x] = (uint8_t)(0x90 + x + k);
+	}
+}
+
+/* Serialize @j and parse the text back into a new journal. */
+static struct lp_journal *round_trip(const struct lp_journal *j)
+{
+	struct lp_journal *back = calloc(1, sizeof(*back));
+	char *text;
+	size_t len;
+
+	ck_assert_int_eq(lp_journal_serialize(j, &text, &len), 0);
+	ck_assert_uint_eq(strlen(text), len);
+	ck_assert_int_eq(lp_journal_parse(back, text), 0);
+	free(text);
+	return back;
+}
+
+START_TEST(test_round_trip)
+{
+	struct lp_journal j = { 0 };
+	struct lp_journal *back;
+	size_t i, k;
+
+	j.p = calloc(3, sizeof(*j.p));
+	make_patch(&j.p[0], "0123456789abcdef", "fix one", "/tmp/a b/fix one.lpatch", 1);
+	make_patch(&j.p[1], "fedcba9876543210", "100%\nsure", "/p%41th\t/x", 3);
+	make_patch(&j.p[2], "00000000000000ff", "", "/", 0);
+	j.p[1].state = LP_PATCH_REVERTED_IN_USE;
+	j.p[1].seq = 9;
+	j.n = 3;
+
+	back = round_trip(&j);
+	ck_assert_uint_eq(back->n, 3);
+	ck_assert_uint_eq(back->next_seq, 10);
+	for (i = 0; i < j.n; i++) {
+		const struct lp_jpatch *a = &j.p[i], *b = &back->p[i];
+
+		ck_assert_str_eq(a->id, b->id);
+		ck_assert_str_eq(a->name, b->name);
+		ck_assert_str_eq(a->path, b->path);
+		ck_assert_int_eq(a->time, b->time);
+		ck_assert_uint_eq(a->state, b->state);
+		ck_assert_uint_eq(a->seq, b->seq);
+		ck_assert_uint_eq(a->map_start, b->map_start);
+		ck_assert_uint_eq(a->map_size, b->map_size);
+		ck_assert_uint_eq(a->nfuncs, b->nfuncs);
+		for (k = 0; k < a->nfuncs; k++) {
+			ck_assert_str_eq(a->funcs[k].name, b->funcs[k].name);
+			ck_assert_str_eq(a->funcs[k].module, b->funcs[k].module);
+			ck_assert_uint_eq(a->funcs[k].addr, b->funcs[k].addr);
+			ck_assert_uint_eq(a->funcs[k].new_addr, b->funcs[k].new_addr);
+			ck_assert_uint_eq(a->funcs[k].entry_off, b->funcs[k].entry_off);
+			ck_assert_mem_eq(a->funcs[k].orig, b->funcs[k].orig, LP_CODE_LEN);
+		}
+	}
+	lp_journal_free(back);
+	for (i = 0; i < j.n; i++)
+		lp_jpatch_clear(&j.p[i]);
+	free(j.p);
+}
+END_TEST
+
+/* The newest applied patch of a function is the live one. */
+START_TEST(test_live)
+{
+	struct lp_journal j = { 0 };
+	struct lp_applied_func f = { .sz = sizeof(f) };
+	const struct lp_jpatch *p;
+	size_t i;
+
+	j.p = calloc(3, sizeof(*j.p));
+	make_patch(&j.p[0], "1111111111111111", "one", "/one", 1);
+	make_patch(&j.p[1], "2222222222222222", "two", "/two", 1);
+	make_patch(&j.p[2], "3333333333333333", "three", "/three", 1);
+	j.n = 3;
+	p = lp_journal_live(&j, j.p[0].funcs[0].addr, NULL);
+	ck_assert_ptr_eq(p, &j.p[2]);
+	j.p[2].state = LP_PATCH_REVERTED_IN_USE;
+	ck_assert_ptr_eq(lp_journal_live(&j, j.p[0].funcs[0].addr, NULL), &j.p[1]);
+	ck_assert_ptr_null(lp_journal_live(&j, 0x1234, NULL));
+	/* public view: index 0 is the newest */
+	ck_assert_int_eq(lp_journal_func(&j, 1, 0, &f), 0);
+	ck_assert_int_eq(f.live, 1);
+	ck_assert_int_eq(lp_journal_func(&j, 2, 0, &f), 0);
+	ck_assert_int_eq(f.live, 0);
+	ck_assert_int_lt(lp_journal_func(&j, 3, 0, &f), 0);
+	for (i = 0; i < j.n; i++)
+		lp_jpatch_clear(&j.p[i]);
+	free(j.p);
+}
+END_TEST
+
+/* Every damaged text is refused as a whole. */
+START_TEST(test_refuse)
+{
+	static const char *const bad[] = {
+		"garbage\n",
+		"patch 0123 1 1 0 0x1000 0x1000 0 a /b\n",              /* short id */
+		"patch 0123456789abcdeg 1 1 0 0x1000 0x1000 0 a /b\n",  /* not hex */
+		"patch 0123456789abcdef 9 1 0 0x1000 0x1000 0 a /b\n",  /* state */
+		"patch 0123456789abcdef 1 1 0 0x1000 0x1000 2 a /b\n"   /* 1 of 2 funcs */
+		"func 0x1000 0 0x2000 9090909090909090909090909090909090909090 f /m\n",
+		"patch 0123456789abcdef 1 1 0 0x1000 0x1000 0 a /b\n"   /* too many */
+		"func 0x1000 0 0x2000 9090909090909090909090909090909090909090 f /m\n",
+		"func 0x1000 0 0x2000 9090909090909090909090909090909090909090 f /m\n",
+		"patch 0123456789abcdef 1 1 0 0x1000 0x1000 1 a /b\n"   /* short bytes */
+		"func 0x1000 0 0x2000 9090 f /m\n",
+		"patch 0123456789abcdef 1 1 0 0x1000 0x1000 1 a /b\n"   /* bad escape */
+		"func 0x1000 0 0x2000 9090909090909090909090909090909090909090 f% /m\n",
+		"patch 0123456789abcdef 1 1 0 0x1000 0x1000 0 a /b",    /* no newline */
+		"patch 0123456789abcdef 1 1 0 0x1000 0x1000 0 a\n",     /* no path */
+	};
+	size_t i;
+
+	for (i = 0; i < LP_ARRAY_SIZE(bad); i++) {
+		struct lp_journal *j = calloc(1, sizeof(*j));
+		char *t = strdup(bad[i]);
+
+		ck_assert_msg(lp_journal_parse(j, t) != 0, "accepted: %s", bad[i]);
+		free(t);
+		lp_journal_free(j);
+	}
+}
+END_TEST
+
+/* The image: header, then the text with its checksum. */
+START_TEST(test_image)
+{
+	struct lp_journal j = { 0 };
+	uint8_t *img;
+	size_t len, tlen;
+	uint64_t gen, l, sum;
+	char *text;
+
+	j.p = calloc(1, sizeof(*j.p));
+	make_patch(&j.p[0], "0123456789abcdef", "x", "/x", 2);
+	j.n = 1;
+	ck_assert_int_eq(lp_journal_image(&j, 42, &img, &len), 0);
+	ck_assert_int_eq(lp_journal_serialize(&j, &text, &tlen), 0);
+	ck_assert_uint_eq(len, lp_journal_image_size(tlen));
+	ck_assert_mem_eq(img, LP_JOURNAL_MAGIC, 8);
+	memcpy(&gen, img + 8, 8);
+	memcpy(&l, img + 16, 8);
+	memcpy(&sum, img + 24, 8);
+	ck_assert_uint_eq(gen, 42);
+	ck_assert_uint_eq(l, tlen);
+	ck_assert_uint_eq(sum, lp_fnv1a64(LP_FNV_INIT, text, tlen));
+	ck_assert_mem_eq(img + len - tlen, text, tlen);
+	free(text);
+	free(img);
+	lp_jpatch_clear(&j.p[0]);
+	free(j.p);
+}
+END_TEST
+
+Suite *journal_suite(void)
+{
+	Suite *s = suite_create("journal");
+	TCase *tc = tcase_create("text");
+
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_live);
+	tcase_add_test(tc, test_refuse);
+	tcase_add_test(tc, test_image);
+	suite_add_tcase(s, tc);
+	return s;
+}
