@@ -680,56 +680,49 @@ static int resolve_dropped(struct txn *x)
 	return 0;
 }
 
-static bool seen(const struct txn *x, size_t n, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(x->um[i].id, id))
-			return true;
-	return false;
-}
-
-/* Reverted patches' code, and stray mappings of ours: unmap candidates. */
+/*
+ * Reverted patches' code, and stray mappings of ours: unmap candidates.
+ * A patch's code is the whole range it reserved (holes between segments
+ * too), as its record says: a patch applied again after a revert has two
+ * copies of one name, told apart by address.
+ */
 static int find_unmaps(struct txn *x)
 {
 	size_t i, k, n = 0;
 
-	x->um = calloc(x->j->nmaps + 1, sizeof(*x->um));
+	x->um = calloc(x->j->n + x->j->nmaps + 1, sizeof(*x->um));
 	if (!x->um)
 		return -ENOMEM;
+	for (i = 0; i < x->j->n; i++) {
+		const struct lp_jpatch *p = &x->j->p[i];
+
+		if (!p->map_size ||
+		    (p->state != LP_PATCH_REVERTED_IN_USE && !x->drop[i]))
+			continue;
+		x->um[n].start = p->map_start;
+		x->um[n].end = p->map_start + p->map_size;
+		x->um[n].rec = (ssize_t)i;
+		memcpy(x->um[n].id, p->id, sizeof(p->id));
+		n++;
+	}
 	for (k = 0; k < x->j->nmaps; k++) {
 		const struct lp_jmap *m = &x->j->maps[k];
-		ssize_t rec = -1;
+		bool owned = false;
 
 		if (m->journal)
 			continue;
-		for (i = 0; i < x->j->n; i++) {
-			if (!strcmp(x->j->p[i].id, m->name)) {
-				rec = (ssize_t)i;
-				break;
-			}
-		}
-		if (rec >= 0 && x->j->p[rec].state != LP_PATCH_REVERTED_IN_USE &&
-		    !x->drop[rec])
-			continue; /* applied, and staying so */
-		if (seen(x, n, m->name))
+		for (i = 0; i < x->j->n && !owned; i++)
+			owned = m->start >= x->j->p[i].map_start &&
+				m->start < x->j->p[i].map_start + x->j->p[i].map_size;
+		if (owned)
 			continue;
+		/* a mapping no record owns is left by a run that died between
+		 * its journal write and its unmap: one mapping at a time, as
+		 * nothing says how far its reservation went */
+		x->um[n].start = m->start;
+		x->um[n].end = m->end;
+		x->um[n].rec = -1;
 		snprintf(x->um[n].id, sizeof(x->um[n].id), "%.31s", m->name);
-		x->um[n].rec = rec;
-		if (rec >= 0) {
-			/* the whole reservation, holes between segments too */
-			x->um[n].start = x->j->p[rec].map_start;
-			x->um[n].end = x->j->p[rec].map_start + x->j->p[rec].map_size;
-		} else {
-			/* a mapping without a record is left by a run that
-			 * died between its journal write and its unmap */
-			x->um[n].start = m->start;
-			x->um[n].end = m->end;
-			for (i = k + 1; i < x->j->nmaps; i++)
-				if (!strcmp(x->j->maps[i].name, m->name))
-					x->um[n].end = x->j->maps[i].end;
-		}
 		n++;
 	}
 	x->num = n;
@@ -1133,6 +1126,7 @@ int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
 {
 	struct txn x;
 	size_t i, found = 0, idlen = id ? strlen(id) : 0;
+	const struct lp_jpatch *in_use = NULL;
 	bool again;
 	int err;
 
@@ -1153,12 +1147,15 @@ int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
 		if (p->state == LP_PATCH_APPLIED) {
 			x.drop[i] = true;
 			found++;
-		} else if (id && p->state == LP_PATCH_REVERTED_IN_USE) {
-			err = lp_fail(ctx, -LP_ENOTAPPLIED,
-				      "patch %s is reverted already in process %d (its code is still in use and will be unmapped later)",
-				      p->id, pid);
-			goto out;
+		} else if (p->state == LP_PATCH_REVERTED_IN_USE) {
+			in_use = p;
 		}
+	}
+	if (id && !found && in_use) {
+		err = lp_fail(ctx, -LP_ENOTAPPLIED,
+			      "patch %s is reverted already in process %d (its code is still in use and will be unmapped later)",
+			      in_use->id, pid);
+		goto out;
 	}
 	if (id && found > 1) {
 		err = lp_fail(ctx, -EINVAL, "'%s' matches %zu patches: give more digits", id,

@@ -428,7 +428,6 @@ size_t lp_journal_image_size(size_t text_len);
 int lp_journal_image(const struct lp_journal *j, uint64_t gen, uint8_t **out,
 		     size_t *len);
 void lp_jpatch_clear(struct lp_jpatch *p);
-struct lp_jmap *lp_journal_map_of(struct lp_journal *j, const char *id);
 /* The applied patch whose version of the function at @addr runs now
  * (the newest), and the function's index in it. */
 const struct lp_jpatch *lp_journal_live(const struct lp_journal *j, uint64_t addr,

@@ -522,16 +522,6 @@ int lp_journal_load(struct lp_proc *proc, struct lp_journal **out)
 	return 0;
 }
 
-struct lp_jmap *lp_journal_map_of(struct lp_journal *j, const char *id)
-{
-	size_t i;
-
-	for (i = 0; i < j->nmaps; i++)
-		if (!strcmp(j->maps[i].name, id))
-			return &j->maps[i];
-	return NULL;
-}
-
 /* ---- public listing ------------------------------------------------------ */
 
 int lp_journal_read(struct lp_ctx *ctx, pid_t pid, struct lp_journal **out)
