@@ -212,14 +212,23 @@ struct lp_module *lp_proc_module_by_build_id(struct lp_proc *proc,
 	return NULL;
 }
 
-static struct lp_module *module_get(struct lp_proc *proc, const char *path)
+/*
+ * The module @path's mappings belong to: the latest one of that path,
+ * unless @fresh (a mapping of the file's start, once the latest already
+ * has one: a second copy of the same file, such as a patch applied again
+ * while its reverted copy is still mapped).
+ */
+static struct lp_module *module_get(struct lp_proc *proc, const char *path, bool fresh)
 {
 	struct lp_module *m;
 	size_t i;
 
-	for (i = 0; i < proc->nmods; i++)
-		if (!strcmp(proc->mods[i].path, path))
+	for (i = proc->nmods; i-- > 0;)
+		if (!strcmp(proc->mods[i].path, path)) {
+			if (fresh)
+				break;
 			return &proc->mods[i];
+		}
 	m = realloc(proc->mods, (proc->nmods + 1) * sizeof(*m));
 	if (!m)
 		return NULL;
@@ -325,7 +334,10 @@ static int read_maps(struct lp_proc *proc)
 			continue;
 		if (strstr(name, " (deleted)"))
 			*strstr(name, " (deleted)") = 0;
-		m = module_get(proc, name);
+		for (k = proc->nmods; k-- > 0;)
+			if (!strcmp(proc->mods[k].path, name))
+				break;
+		m = module_get(proc, name, k != SIZE_MAX && off == 0 && mm[k].base);
 		if (m && m->start == UINT64_MAX) { /* new: one more entry in mm */
 			struct module_maps *nm = realloc(mm, proc->nmods * sizeof(*mm));
 

@@ -50,6 +50,7 @@ struct walk {
 	struct lp_unwinder *u;
 	const struct lp_thread *t;
 	bool no_info; /* a frame had no unwind information */
+	uint64_t rip; /* where the walk starts (see at_pad_jump) */
 };
 
 static size_t page_hash(uint64_t addr, size_t cap)
@@ -215,7 +216,7 @@ static int acc_access_reg(unw_addr_space_t as, unw_regnum_t reg, unw_word_t *val
 	case UNW_X86_64_R13: *val = r->r13; break;
 	case UNW_X86_64_R14: *val = r->r14; break;
 	case UNW_X86_64_R15: *val = r->r15; break;
-	case UNW_X86_64_RIP: *val = r->rip; break;
+	case UNW_X86_64_RIP: *val = ((struct walk *)arg)->rip; break;
 	default:
 		return -UNW_EBADREG;
 	}
@@ -302,15 +303,31 @@ static bool is_sigreturn(struct lp_unwinder *u, uint64_t pc)
 	return !cached_read(u, pc, buf, sizeof(buf)) && !memcmp(buf, code, sizeof(code));
 }
 
+/*
+ * A thread that took a patched function's entry jump and is about to run
+ * the pad's jump (jmp *0(%rip) at f-14) is in bytes no unwind table covers:
+ * the compiler's tables start at the function.  Nothing has run since the
+ * call, so the frame is the one at the function's start: walk from there.
+ */
+static bool at_pad_jump(struct lp_unwinder *u, uint64_t pc)
+{
+	static const uint8_t jmp[] = { 0xff, 0x25, 0, 0, 0, 0 };
+	uint8_t buf[sizeof(jmp)];
+
+	return !cached_read(u, pc, buf, sizeof(buf)) && !memcmp(buf, jmp, sizeof(jmp));
+}
+
 int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,
 		     lp_frame_fn fn, void *arg)
 {
-	struct walk w = { .u = u, .t = t };
+	struct walk w = { .u = u, .t = t, .rip = t->regs.rip };
 	unw_cursor_t cur;
 	struct lp_frame f = { .exact = true };
 	unsigned int depth;
 	int ret;
 
+	if (at_pad_jump(u, w.rip))
+		w.rip += LP_PAD_LEN;
 	ret = unw_init_remote(&cur, u->as, &w);
 	if (ret < 0)
 		return -EIO;
@@ -321,6 +338,8 @@ int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,
 		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 ||
 		    unw_get_reg(&cur, UNW_REG_SP, &sp) < 0)
 			return -EIO;
+		if (depth == 0)
+			ip = t->regs.rip; /* the frame is where the thread is */
 		f.pc = ip;
 		f.sp = sp;
 		ret = fn(arg, &f, depth);
