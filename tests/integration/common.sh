@@ -22,6 +22,8 @@ TEST_NAME=$(basename "$0" .sh)
 TARGETS=$top_srcdir/tests/targets
 LIVEPATCH=$top_builddir/livepatch
 LIVEPATCH_BUILD=$top_builddir/livepatch-build
+# The JSON checker of the tests (tests/tools/jsonq.c, built by make check).
+JSONQ=$top_builddir/tests/tools/jsonq
 PAD_CFLAGS=-fpatchable-function-entry=16,14
 # shellcheck disable=SC2034 # used by the tests
 NOCET_CFLAGS=-fcf-protection=none
@@ -37,6 +39,13 @@ LP_STATUS=
 LP_OUT=
 BUILD_STATUS=
 BUILD_OUT=
+LP_STDOUT=
+LP_STDERR=
+JSON_VALUE=
+PATCH_ID=
+LIST_JSON=
+LIST_IDS=
+LIST_N=
 
 # ---- reporting ---------------------------------------------------------------
 
@@ -85,7 +94,8 @@ is_alive() {
 
 # Fail unless the current target runs normally: it exists, is not a zombie,
 # none of its threads is left stopped or traced, and it has not seen a slot
-# go back to the old value after the patch.
+# go back to the old value after the patch (unless REGRESS_OK is set: a
+# test that reverts sets it).
 assert_alive() {
 	_aa_pid=${1:-$TARGET_PID}
 	if ! is_alive "$_aa_pid"; then
@@ -101,7 +111,8 @@ assert_alive() {
 		sed -n 's/^\([0-9]*\) .*) [Tt] .*$/\1/p' | head -n 5 | tr '\n' ' ' | sed 's/ $//')
 	[ -z "$_aa_stopped" ] ||
 		fail "thread(s) $_aa_stopped of target $_aa_pid left stopped"
-	if [ -n "$TARGET_OUT" ] && grep -q '^regressed' "$TARGET_OUT"; then
+	if [ -z "${REGRESS_OK:-}" ] && [ -n "$TARGET_OUT" ] &&
+		grep -q '^regressed' "$TARGET_OUT"; then
 		fail "target $_aa_pid went back to the old function"
 	fi
 }
@@ -378,6 +389,255 @@ expect_status() {
 	[ "$LP_STATUS" -eq "$1" ] ||
 		fail "$2: livepatch exited with $LP_STATUS, expected $1"
 	log "$2: status $1 as expected"
+}
+
+# run_livepatch_split ARGS...: as run_livepatch, with the standard output
+# in the file LP_STDOUT (the document, with --json) and the standard error
+# in LP_STDERR; LP_OUT holds both, for the logs.  Permission denied (4) on
+# apply skips the test, as apply does.
+run_livepatch_split() {
+	[ -x "$LIVEPATCH" ] || fail "$LIVEPATCH is not built"
+	LP_SEQ=$((LP_SEQ + 1))
+	LP_STDOUT=$T/livepatch$LP_SEQ.stdout
+	LP_STDERR=$T/livepatch$LP_SEQ.stderr
+	LP_OUT=$T/livepatch$LP_SEQ.out
+	log "livepatch $*"
+	with_timeout "$LIVEPATCH" "$@" >"$LP_STDOUT" 2>"$LP_STDERR"
+	LP_STATUS=$?
+	cat "$LP_STDOUT" "$LP_STDERR" >"$LP_OUT"
+	sed 's/^/  | /' "$LP_OUT"
+	log "livepatch: status $LP_STATUS"
+	[ "$LP_STATUS" -ne 124 ] || fail "livepatch did not finish in $TOOL_TIMEOUT s"
+	if [ "$LP_STATUS" -eq 4 ] && [ "$1" = apply ]; then
+		skip "livepatch cannot trace processes here (permission denied): $(cat "$LP_STDERR")"
+	fi
+}
+
+# expect_one_error_line WHAT: the last run_livepatch_split wrote exactly
+# one line to its standard error.
+expect_one_error_line() {
+	_eoel=$(wc -l <"$LP_STDERR" | tr -d ' ')
+	[ "$_eoel" -eq 1 ] ||
+		fail "$1: livepatch wrote $_eoel lines to stderr, expected one"
+}
+
+# expect_reverted FILE ID PID: FILE (the standard output of a revert) has
+# the line "livepatch: reverted patch ID in process PID".  A remark in
+# parentheses may follow, e.g. that the code stays mapped while in use.
+expect_reverted() {
+	grep -Eq "^livepatch: reverted patch $2 in process $3( \(.*\))?\$" "$1" ||
+		fail "revert did not print 'livepatch: reverted patch $2 in process $3'"
+}
+
+# ---- JSON -----------------------------------------------------------------------
+
+# json_get FILE EXPR: the value at EXPR (a jsonq path, e.g.
+# .processes[0].patches[1].id, or .patches|length; see tests/tools/jsonq.c)
+# of the JSON document FILE, in JSON_VALUE (strings unquoted, arrays and
+# objects as compact JSON).  Returns 1, JSON_VALUE empty, if there is no
+# such value.  Fails the test if FILE is not one valid JSON document.  The
+# value is not printed: a fail inside $(...) would not end the test.
+json_get() {
+	[ -x "$JSONQ" ] || fail "$JSONQ is not built (make check builds it)"
+	JSON_VALUE=
+	"$JSONQ" "$1" "$2" >"$T/jsonq.out" 2>"$T/jsonq.err"
+	_jg_status=$?
+	case $_jg_status in
+	0) JSON_VALUE=$(cat "$T/jsonq.out") ;;
+	2) return 1 ;;
+	3)
+		echo "--- $1:"
+		head -c 4000 "$1"
+		echo
+		fail "$(cat "$T/jsonq.err")"
+		;;
+	*) fail "jsonq $1 '$2' failed (status $_jg_status): $(cat "$T/jsonq.err")" ;;
+	esac
+	return 0
+}
+
+# json_expect FILE EXPR WANT: the value at EXPR of FILE is WANT.
+json_expect() {
+	json_get "$1" "$2" || fail "$(basename "$1"): no $2 in $(cat "$1")"
+	[ "$JSON_VALUE" = "$3" ] ||
+		fail "$(basename "$1"): $2 is '$JSON_VALUE', expected '$3'"
+}
+
+# json_expect_type FILE EXPR TYPE: the value at EXPR of FILE is a TYPE
+# (object, array, string, number, boolean or null).
+json_expect_type() {
+	json_expect "$1" "$2|type" "$3"
+}
+
+# ---- applied patches --------------------------------------------------------------
+
+# patch_id FILE: the id of the patch FILE, from the first line of livepatch
+# info ("patch:     ID"), in PATCH_ID.
+patch_id() {
+	run_livepatch info "$1"
+	expect_status 0 "info $1"
+	PATCH_ID=$(head -n 1 "$LP_OUT" | sed -n 's/^patch: *\([0-9a-f]*\)$/\1/p')
+	[ "${#PATCH_ID}" -eq 16 ] ||
+		fail "livepatch info $1: no 16-digit patch id on the first line"
+}
+
+# list_patches [PID]: livepatch list --json PID (default: the current
+# target) must succeed and describe that one process.  Sets LIST_JSON (the
+# document), LIST_N (its number of patches) and LIST_IDS (their ids,
+# newest first, separated by spaces).
+list_patches() {
+	_lsp_pid=${1:-$TARGET_PID}
+	run_livepatch_split list --json "$_lsp_pid"
+	expect_status 0 "list --json $_lsp_pid"
+	LIST_JSON=$LP_STDOUT
+	json_expect "$LIST_JSON" '.processes|length' 1
+	json_expect "$LIST_JSON" '.processes[0].pid' "$_lsp_pid"
+	json_expect_type "$LIST_JSON" '.processes[0].pid' number
+	json_expect_type "$LIST_JSON" '.processes[0].patches' array
+	json_get "$LIST_JSON" '.processes[0].patches|length'
+	LIST_N=$JSON_VALUE
+	LIST_IDS=
+	_lsp_i=0
+	while [ "$_lsp_i" -lt "$LIST_N" ]; do
+		json_get "$LIST_JSON" ".processes[0].patches[$_lsp_i].id" ||
+			fail "list --json $_lsp_pid: patch $_lsp_i has no id"
+		LIST_IDS="$LIST_IDS${LIST_IDS:+ }$JSON_VALUE"
+		_lsp_i=$((_lsp_i + 1))
+	done
+}
+
+# mapped_patches [PID]: the ids of the patches whose code is mapped in PID
+# (default: the current target), sorted, one a line.
+mapped_patches() {
+	sed -n 's|^.* /memfd:livepatch:\([0-9a-f]\{1,\}\) (deleted)$|\1|p' \
+		"/proc/${1:-$TARGET_PID}/maps" | sort -u
+}
+
+# has_journal [PID]: whether the journal of the patches is mapped in PID.
+has_journal() {
+	grep -q ' /memfd:livepatch:journal (deleted)$' "/proc/${1:-$TARGET_PID}/maps"
+}
+
+# expect_patches WHAT [ID...]: livepatch list --json shows exactly the
+# patches ID... (newest first) in the current target, and its maps hold
+# the code of exactly these patches, and the journal if there are any.
+expect_patches() {
+	_ep_what=$1
+	shift
+	list_patches "$TARGET_PID"
+	[ "$LIST_IDS" = "$*" ] ||
+		fail "$_ep_what: list shows patches '$LIST_IDS', expected '$*'"
+	_ep_want=$(for _ep_id in "$@"; do echo "$_ep_id"; done | sort -u)
+	_ep_mapped=$(mapped_patches "$TARGET_PID")
+	[ "$_ep_mapped" = "$_ep_want" ] ||
+		fail "$_ep_what: the process maps the code of patches" \
+			"'$(echo "$_ep_mapped" | tr '\n' ' ')', expected '$*'"
+	if [ "$#" -gt 0 ]; then
+		has_journal "$TARGET_PID" || fail "$_ep_what: no journal mapping in the process"
+	else
+		! has_journal "$TARGET_PID" ||
+			fail "$_ep_what: the journal is still mapped, with no patch"
+	fi
+	log "$_ep_what: patches '$*' listed and mapped"
+}
+
+# save_maps FILE [PID]: a copy of /proc/PID/maps (default: the current
+# target).
+save_maps() {
+	cat "/proc/${2:-$TARGET_PID}/maps" >"$1" ||
+		fail "cannot read /proc/${2:-$TARGET_PID}/maps"
+}
+
+# expect_maps FILE WHAT [PID]: /proc/PID/maps is exactly FILE again.
+expect_maps() {
+	save_maps "$T/maps.now" "${3:-}"
+	if ! cmp -s "$1" "$T/maps.now"; then
+		echo "--- diff $1 /proc/${3:-$TARGET_PID}/maps:"
+		diff "$1" "$T/maps.now"
+		fail "$2: the maps of process ${3:-$TARGET_PID} differ from $(basename "$1")"
+	fi
+	log "$2: maps as in $(basename "$1")"
+}
+
+# use_target PID OUT: make PID (started some other way, e.g. forked by a
+# target), whose output goes to the file OUT, the current target; it is
+# killed on exit too.
+use_target() {
+	TARGET_PID=$1
+	TARGET_OUT=$2
+	case " $TARGET_PIDS " in
+	*" $1 "*) ;;
+	*) TARGET_PIDS="$TARGET_PIDS $1" ;;
+	esac
+}
+
+# canonical FILE: the absolute path of FILE without symbolic links in its
+# directory.
+canonical() {
+	echo "$(cd "$(dirname "$1")" && pwd -P)/$(basename "$1")"
+}
+
+# vm_rss [PID]: the resident set size of PID (default: the current target)
+# in KiB.
+vm_rss() {
+	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/${1:-$TARGET_PID}/status"
+}
+
+# ---- the gate thread of rev.c -g FIFO ------------------------------------------
+
+GATE_TID=
+GATE_FD=
+
+# gate_found FIFO: after ready, find the gate thread of the current target
+# and the descriptor on which it reads FIFO: GATE_TID, GATE_FD.
+gate_found() {
+	GATE_TID=$(sed -n 's/^gate-thread //p' "$TARGET_OUT")
+	[ -n "$GATE_TID" ] || fail "the target did not name its gate thread"
+	GATE_FD=$(for _gf_fd in "/proc/$TARGET_PID/fd/"*; do
+		[ "$(readlink "$_gf_fd")" = "$(canonical "$1")" ] && basename "$_gf_fd"
+	done | head -n 1)
+	[ -n "$GATE_FD" ] || fail "the target has not opened $1"
+	log "gate thread $GATE_TID, FIFO on fd $GATE_FD"
+}
+
+# gate_call K: send SIGHUP for the K-th call of gate() and wait until the
+# gate thread has entered it.
+gate_call() {
+	kill -HUP "$TARGET_PID" || assert_alive
+	wait_for_line "$TARGET_OUT" "^gate-enter $1\$" 10 "$TARGET_PID" ||
+		{ assert_alive; fail "the gate thread did not take SIGHUP $1"; }
+}
+
+# gate_result K V: the K-th call of gate() returns V.
+gate_result() {
+	wait_for_line "$TARGET_OUT" "^gate-result $1 " 10 "$TARGET_PID" ||
+		{ assert_alive; fail "call $1 of gate() did not return"; }
+	_gr=$(sed -n "s/^gate-result $1 //p" "$TARGET_OUT")
+	[ "$_gr" = "$2" ] || fail "call $1 of gate() returned $_gr, expected $2"
+	log "call $1 of gate() returned $2"
+}
+
+# gate_in_read: whether the gate thread is in read() (system call 0 on
+# x86-64) on the FIFO.
+gate_in_read() {
+	_gir=$(cat "/proc/$TARGET_PID/task/$GATE_TID/syscall" 2>/dev/null) || return 1
+	case $_gir in
+	"0 0x$(printf %x "$GATE_FD") "*) return 0 ;;
+	esac
+	return 1
+}
+
+# gate_wait_parked: wait until the gate thread blocks in read() on the
+# FIFO (in the patched gate()).
+gate_wait_parked() {
+	_gwp=0
+	until gate_in_read; do
+		[ "$_gwp" -lt 100 ] || fail "the gate thread is not in read() on the FIFO:" \
+			"$(cat "/proc/$TARGET_PID/task/$GATE_TID/syscall" 2>&1)"
+		sleep 0.1
+		_gwp=$((_gwp + 1))
+	done
+	log "the gate thread is parked in the patch's gate()"
 }
 
 # ---- inspecting binaries ---------------------------------------------------------
