@@ -344,9 +344,9 @@ int lp_journal_parse(struct lp_journal *j, char *text)
 
 			if (!p || p->nfuncs >= p->cap)
 				return -1;
-			if (parse_func(line + 5, &p->funcs[p->nfuncs]))
+			/* counted first: a half-parsed entry is freed with the rest */
+			if (parse_func(line + 5, &p->funcs[p->nfuncs++]))
 				return -1;
-			p->nfuncs++;
 		} else {
 			return -1;
 		}
