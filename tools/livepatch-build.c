@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,81 @@ static int write_info(const char *path, const struct target *t, size_t nt)
 	fprintf(f, "\n};\n");
 	if (fclose(f))
 		return -errno;
+	return 0;
+}
+
+/*
+ * The symbols the patch takes from the process, checked against the
+ * targets as lp_apply will bind them: a LIVEPATCH_SYMBOL must name one
+ * static symbol of its file, an original must be a patchable function, and
+ * a plain name must not be a static defined in several files.  A name no
+ * target has may come from a library: lp_apply finds it, or says so.
+ */
+static int check_refs(struct lp_ctx *ctx, const struct lp_patch *patch,
+		      const struct target *t, size_t nt)
+{
+	static const char orig[] = "livepatch_original__";
+	size_t i, k;
+	int err = 0;
+
+	for (i = 0; i < lp_patch_nsymbols(patch); i++) {
+		const char *alias, *file, *symbol;
+
+		lp_patch_symbol(patch, i, &alias, &file, &symbol);
+		for (k = 0; k < nt; k++) {
+			err = lp_elf_file_check_symbol(ctx, t[k].path, file, symbol);
+			if (err != -LP_ENOSYM)
+				break;
+		}
+		if (err) {
+			fprintf(stderr, "%s: refusing LIVEPATCH_SYMBOL(%s, \"%s\", \"%s\"): %s\n",
+				prog, alias, file, symbol, lp_ctx_errmsg(ctx));
+			return EX_NOSYM;
+		}
+	}
+	for (i = 0; i < lp_patch_nrefs(patch); i++) {
+		const char *ref = lp_patch_ref(patch, i);
+		bool stripped = false;
+
+		for (k = 0; k < lp_patch_nsymbols(patch); k++) {
+			const char *alias;
+
+			lp_patch_symbol(patch, k, &alias, NULL, NULL);
+			if (!strcmp(alias, ref))
+				break;
+		}
+		if (k < lp_patch_nsymbols(patch))
+			continue;
+		if (!strncmp(ref, orig, sizeof(orig) - 1)) {
+			for (k = 0; k < nt; k++) {
+				err = lp_elf_file_check_function(ctx, t[k].path,
+								 ref + sizeof(orig) - 1);
+				if (err != -LP_ENOSYM)
+					break;
+			}
+			if (err) {
+				fprintf(stderr, "%s: refusing LIVEPATCH_ORIGINAL(%s): %s\n", prog,
+					ref + sizeof(orig) - 1, lp_ctx_errmsg(ctx));
+				return err == -LP_ENOPAD ? EX_NOPAD : EX_NOSYM;
+			}
+			continue;
+		}
+		for (k = 0; k < nt; k++) {
+			err = lp_elf_file_check_symbol(ctx, t[k].path, NULL, ref);
+			if (err == -ENOENT)
+				stripped = true;
+			else if (err != -LP_ENOSYM)
+				break;
+		}
+		if (k < nt && err) {
+			fprintf(stderr, "%s: refusing %s: %s\n", prog, ref, lp_ctx_errmsg(ctx));
+			return EX_NOSYM;
+		}
+		if (k == nt && stripped)
+			fprintf(stderr, "%s: warning: %s is not exported by a stripped target: "
+				"it must come from a library the process loads, or the apply "
+				"will fail\n", prog, ref);
+	}
 	return 0;
 }
 
@@ -249,13 +325,17 @@ int main(int argc, char **argv)
 		if (err) {
 			fprintf(stderr, "%s: refusing to replace %s: %s\n", prog, old,
 				lp_ctx_errmsg(ctx));
-			ret = err == -LP_ENOSYM ? EX_NOSYM : err == -LP_ENOPAD ? EX_NOPAD : EX_FAIL;
+			ret = err == -LP_ENOSYM || err == -ENOTUNIQ ? EX_NOSYM :
+			      err == -LP_ENOPAD ? EX_NOPAD : EX_FAIL;
 			goto out_rm;
 		}
 		if (verbose)
 			fprintf(stderr, "%s: %s -> %s (in %s)\n", prog, old,
 				lp_patch_func_new(patch, i), targets[k].path);
 	}
+	ret = check_refs(ctx, patch, targets, ntargets);
+	if (ret)
+		goto out_rm;
 	printf("%s: wrote %s (patch %s, %zu function%s, target %s build-id %s", prog,
 	       outpath, lp_patch_id(patch), lp_patch_nfuncs(patch),
 	       lp_patch_nfuncs(patch) == 1 ? "" : "s", lp_patch_target_name(patch),

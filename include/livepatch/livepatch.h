@@ -95,6 +95,11 @@ LP_API const char *lp_patch_func_new(const struct lp_patch *patch, size_t i);
  * uses), resolved when it is applied. */
 LP_API size_t lp_patch_nrefs(const struct lp_patch *patch);
 LP_API const char *lp_patch_ref(const struct lp_patch *patch, size_t i);
+/* LIVEPATCH_SYMBOL lines: the patch's @alias is the static @symbol of the
+ * target's source file @file. */
+LP_API size_t lp_patch_nsymbols(const struct lp_patch *patch);
+LP_API int lp_patch_symbol(const struct lp_patch *patch, size_t i, const char **alias,
+			   const char **file, const char **symbol);
 
 /* lp_apply_opts.flags */
 #define LP_APPLY_REPLACE 0x1u /* revert every applied patch in the same stop */
@@ -191,10 +196,20 @@ LP_API int lp_elf_file_build_id(struct lp_ctx *ctx, const char *path, char *buf,
 			 size_t len);
 /*
  * 0 if @symbol is a function of the ELF file at @path with a verified
- * patchable pad; -LP_ENOSYM, -LP_ENOPAD (detail in lp_ctx_errmsg) otherwise.
+ * patchable pad; -LP_ENOSYM, -ENOTUNIQ (static in several files),
+ * -LP_ENOPAD (detail in lp_ctx_errmsg) otherwise.
  */
 LP_API int lp_elf_file_check_function(struct lp_ctx *ctx, const char *path,
 			       const char *symbol);
+/*
+ * Can a patch use @symbol of the ELF file at @path?  With @file NULL, as
+ * a plain name: 0 if exported, or defined once; -ENOTUNIQ if defined in
+ * several source files; -ENOENT if the file is stripped and does not
+ * export it; -LP_ENOSYM if absent.  With @file, as a static symbol of
+ * that source file (LIVEPATCH_SYMBOL).  The detail is in lp_ctx_errmsg.
+ */
+LP_API int lp_elf_file_check_symbol(struct lp_ctx *ctx, const char *path,
+				    const char *file, const char *symbol);
 /*
  * Finish a patch file written by the compiler: fill in its target and its
  * checksum, so that lp_patch_open() can tell a damaged file.

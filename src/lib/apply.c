@@ -602,6 +602,10 @@ static int resolve_new(struct txn *x, size_t i, struct lp_jfunc *jf)
 		if (err)
 			err = -LP_ENOSYM;
 	}
+	if (err && !lp_elf_has_symtab(m->elf))
+		return lp_fail(x->ctx, -LP_ENOSYM,
+			       "symbol %s not found in %s, which is stripped: a patch needs the target's symbol table",
+			       name, m->path);
 	if (err)
 		return lp_fail(x->ctx, -LP_ENOSYM, "symbol %s not found in %s", name,
 			       x->patch->ntargets > 1 ? "the patch's targets" : m->path);

@@ -399,9 +399,93 @@ static int scan_symtab(const struct lp_elf *elf, Elf_Scn *scn, const char *name,
 			out->is_func = GELF_ST_TYPE(sym.st_info) == STT_FUNC ||
 				       GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC;
 			out->is_ifunc = GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC;
+			out->is_tls = GELF_ST_TYPE(sym.st_info) == STT_TLS;
 		}
 	}
 	return found;
+}
+
+/* Does the FILE symbol @have name the source file @want?  The same path,
+ * or @want's path being the last components of @have's, or the other way
+ * round ("net.c" and "src/net.c"). */
+static bool same_file(const char *have, const char *want)
+{
+	size_t h = strlen(have), w = strlen(want);
+
+	if (!strcmp(have, want))
+		return true;
+	if (h > w)
+		return have[h - w - 1] == '/' && !strcmp(have + h - w, want);
+	return w > h && want[w - h - 1] == '/' && !strcmp(want + w - h, have);
+}
+
+int lp_elf_find_local(const struct lp_elf *elf, const char *file, const char *name,
+		      struct lp_sym *out)
+{
+	Elf_Scn *scn = elf->symtab;
+	Elf_Data *d;
+	GElf_Shdr sh;
+	const char *cur = NULL;
+	size_t i, n;
+	int found = 0;
+
+	if (!scn)
+		return -ENOENT;
+	if (!gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) || !sh.sh_entsize)
+		return -LP_ENOSYM;
+	n = sh.sh_size / sh.sh_entsize;
+	/* the locals of each file follow its STT_FILE entry */
+	for (i = 1; i < n; i++) {
+		GElf_Sym sym;
+		const char *sn;
+
+		if (!gelf_getsym(d, (int)i, &sym))
+			continue;
+		sn = elf_strptr(elf->e, sh.sh_link, sym.st_name);
+		if (GELF_ST_TYPE(sym.st_info) == STT_FILE) {
+			cur = sn;
+			continue;
+		}
+		if (GELF_ST_BIND(sym.st_info) != STB_LOCAL)
+			break; /* the globals come after every local */
+		if (!cur || !sn || sym.st_shndx == SHN_UNDEF ||
+		    GELF_ST_TYPE(sym.st_info) == STT_SECTION || strcmp(sn, name) ||
+		    !same_file(cur, file))
+			continue;
+		if (!found++ && out) {
+			out->name = sn;
+			out->value = sym.st_value;
+			out->size = sym.st_size;
+			out->is_func = GELF_ST_TYPE(sym.st_info) == STT_FUNC ||
+				       GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC;
+			out->is_ifunc = GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC;
+			out->is_tls = GELF_ST_TYPE(sym.st_info) == STT_TLS;
+		}
+	}
+	return found == 1 ? 0 : found ? -ENOTUNIQ : -LP_ENOSYM;
+}
+
+bool lp_elf_has_symtab(const struct lp_elf *elf)
+{
+	return elf->symtab != NULL;
+}
+
+int lp_elf_tls(const struct lp_elf *elf, uint64_t *memsz, uint64_t *align)
+{
+	size_t nph, i;
+
+	if (elf_getphdrnum(elf->e, &nph))
+		return -ENOENT;
+	for (i = 0; i < nph; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf->e, (int)i, &ph) && ph.p_type == PT_TLS) {
+			*memsz = ph.p_memsz;
+			*align = ph.p_align ? ph.p_align : 1;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 int lp_elf_find_global(const struct lp_elf *elf, const char *name,
@@ -671,12 +755,14 @@ int lp_elf_file_check_function(struct lp_ctx *ctx, const char *path,
 		return err;
 	err = lp_elf_find_symbol(elf, symbol, &sym);
 	if (err == -ENOTUNIQ) {
-		err = lp_fail(ctx, -LP_ENOSYM, "%s is defined more than once in %s",
+		err = lp_fail(ctx, -ENOTUNIQ, "%s is defined more than once in %s",
 			      symbol, path);
 		goto out;
 	}
 	if (err) {
-		err = lp_fail(ctx, -LP_ENOSYM, "%s: no such symbol in %s", symbol, path);
+		err = lp_fail(ctx, -LP_ENOSYM, elf->symtab ? "%s: no such symbol in %s" :
+			      "%s: no such symbol in %s, which is stripped (build the target with a symbol table, or keep it)",
+			      symbol, path);
 		goto out;
 	}
 	if (!sym.is_func || sym.is_ifunc) {
@@ -690,6 +776,48 @@ int lp_elf_file_check_function(struct lp_ctx *ctx, const char *path,
 		goto out;
 	}
 	err = lp_check_pad(ctx, elf, symbol, sym.value, code, sizeof(code), &entry);
+out:
+	lp_elf_close(elf);
+	return err;
+}
+
+int lp_elf_file_check_symbol(struct lp_ctx *ctx, const char *path, const char *file,
+			     const char *symbol)
+{
+	struct lp_elf *elf;
+	struct lp_sym sym;
+	int err = lp_elf_open(ctx, path, &elf);
+
+	if (err)
+		return err;
+	if (file) {
+		err = lp_elf_find_local(elf, file, symbol, &sym);
+		if (err == -ENOENT)
+			err = lp_fail(ctx, -ENOENT,
+				      "%s is stripped: its static symbols (%s of %s) cannot be found",
+				      path, symbol, file);
+		else if (err == -ENOTUNIQ)
+			err = lp_fail(ctx, -ENOTUNIQ, "%s is defined more than once in %s of %s",
+				      symbol, file, path);
+		else if (err)
+			err = lp_fail(ctx, -LP_ENOSYM, "%s has no static symbol %s in %s", path,
+				      symbol, file);
+		goto out;
+	}
+	/* what lp_apply would bind: an exported symbol, else a unique one */
+	err = lp_elf_find_dynamic(elf, symbol, &sym);
+	if (!err)
+		goto out;
+	err = lp_elf_find_symbol(elf, symbol, &sym);
+	if (err == -ENOTUNIQ)
+		err = lp_fail(ctx, -ENOTUNIQ,
+			      "%s is defined more than once in %s (static in several files): say which with LIVEPATCH_SYMBOL",
+			      symbol, path);
+	else if (err && !elf->symtab)
+		err = lp_fail(ctx, -ENOENT, "%s is stripped: %s is not among its exported symbols",
+			      path, symbol);
+	else if (err)
+		err = lp_fail(ctx, -LP_ENOSYM, "%s: no such symbol in %s", symbol, path);
 out:
 	lp_elf_close(elf);
 	return err;

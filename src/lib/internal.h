@@ -74,6 +74,7 @@ struct lp_sym {
 	uint64_t size;
 	bool is_func;
 	bool is_ifunc;  /* STT_GNU_IFUNC: value is the resolver */
+	bool is_tls;    /* STT_TLS: value is the offset in the TLS block */
 };
 
 struct lp_segment {
@@ -113,6 +114,16 @@ int lp_elf_find_symbol(const struct lp_elf *elf, const char *name,
 /* Global symbols only (.dynsym, default version; then global .symtab). */
 int lp_elf_find_global(const struct lp_elf *elf, const char *name,
 		       struct lp_sym *out);
+/*
+ * A local (static) symbol of the source file @file (as the compiler was
+ * given it, or its last components): 0, -LP_ENOSYM, -ENOTUNIQ, or
+ * -ENOENT when the file has no symbol table (stripped).
+ */
+int lp_elf_find_local(const struct lp_elf *elf, const char *file, const char *name,
+		      struct lp_sym *out);
+bool lp_elf_has_symtab(const struct lp_elf *elf);
+/* Size and alignment of the PT_TLS segment; -ENOENT if none. */
+int lp_elf_tls(const struct lp_elf *elf, uint64_t *memsz, uint64_t *align);
 /* Exported symbols only: .dynsym, default version. */
 int lp_elf_find_dynamic(const struct lp_elf *elf, const char *name,
 			struct lp_sym *out);
@@ -218,6 +229,10 @@ int lp_proc_tracer(pid_t pid, pid_t *tracer);
 /* Resolve a symbol for the patch: target module first, then all modules. */
 int lp_proc_resolve(struct lp_proc *proc, const struct lp_module *first,
 		    const char *name, uint64_t *addr);
+/* A thread-local variable: its module, TLS module id and offset. */
+int lp_proc_resolve_tls(struct lp_proc *proc, const struct lp_module *first,
+			const char *name, struct lp_module **mod, uint64_t *modid,
+			uint64_t *offset);
 /* Find a "syscall" instruction in executable memory (vDSO first). */
 int lp_proc_find_syscall_insn(struct lp_proc *proc, uint64_t *addr);
 
@@ -308,6 +323,9 @@ int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,
 
 #define LP_INFO_SECTION ".livepatch.info"
 #define LP_REPLACE_SECTION ".livepatch.replace"
+#define LP_SYMBOLS_SECTION ".livepatch.symbols"
+/* undefined symbols of a patch named so stand for an original function */
+#define LP_ORIGINAL_PREFIX "livepatch_original__"
 #define LP_INFO_MAGIC "LPINFO01"
 #define LP_INFO_SIZE 256
 /* The section holds one LP_INFO_SIZE entry per target module; the first
@@ -334,6 +352,11 @@ struct lp_patch_target {
 	char module[153];
 };
 
+/* A LIVEPATCH_SYMBOL line: the patch's @alias is @symbol of @file. */
+struct lp_patch_sym {
+	char *alias, *file, *symbol;
+};
+
 struct lp_patch {
 	struct lp_elf *elf;
 	char id[17];
@@ -346,7 +369,11 @@ struct lp_patch {
 	size_t nfuncs;
 	char **refs;   /* symbols taken from the process */
 	size_t nrefs;
+	struct lp_patch_sym *syms;
+	size_t nsyms;
 };
+
+const struct lp_patch_sym *lp_patch_sym_of(const struct lp_patch *p, const char *alias);
 
 uint64_t lp_fnv1a64(uint64_t h, const void *buf, size_t len);
 #define LP_FNV_INIT 0xcbf29ce484222325ULL

@@ -122,6 +122,119 @@ static int prot_of(uint32_t pflags)
 	       (pflags & PF_X ? PROT_EXEC : 0);
 }
 
+/*
+ * LIVEPATCH_ORIGINAL(name): the body of the target's own @name, past its
+ * entry NOPs (and endbr64), so that the call never takes the entry jump
+ * back to a replacement.  The bytes come from the module's file: they are
+ * what the target was built with, patched or not.
+ */
+static int resolve_original(struct lp_proc *proc, const struct lp_patch *patch,
+			    const char *name, uint64_t *out)
+{
+	uint8_t code[LP_CODE_LEN];
+	struct lp_entry e;
+	struct lp_sym sym;
+	size_t i;
+	int err;
+
+	for (i = 0; i < patch->ntargets; i++) {
+		struct lp_module *m = lp_proc_module_by_build_id(proc, patch->targets[i].build_id);
+
+		if (!m || lp_elf_find_symbol(m->elf, name, &sym))
+			continue;
+		if (!sym.is_func || sym.is_ifunc || sym.value < LP_PAD_LEN ||
+		    lp_elf_read(m->elf, sym.value - LP_PAD_LEN, code, sizeof(code)))
+			return lp_fail(proc->ctx, -LP_ENOPAD,
+				       "LIVEPATCH_ORIGINAL(%s): %s in %s is not a plain function",
+				       name, name, m->path);
+		err = lp_check_pad(proc->ctx, m->elf, name, sym.value, code, sizeof(code), &e);
+		if (err)
+			return err;
+		*out = sym.value + m->bias + e.entry_off + LP_ENTRY_LEN;
+		return 0;
+	}
+	return lp_fail(proc->ctx, -LP_ENOSYM,
+		       "LIVEPATCH_ORIGINAL(%s): no target of the patch defines %s", name, name);
+}
+
+/* LIVEPATCH_SYMBOL(alias, file, symbol): a static symbol of one file. */
+static int resolve_alias(struct lp_proc *proc, const struct lp_patch *patch,
+			 const struct lp_patch_sym *ps, uint64_t *out)
+{
+	struct lp_sym sym;
+	size_t i;
+	int err;
+
+	for (i = 0; i < patch->ntargets; i++) {
+		struct lp_module *m = lp_proc_module_by_build_id(proc, patch->targets[i].build_id);
+
+		if (!m)
+			continue;
+		err = lp_elf_find_local(m->elf, ps->file, ps->symbol, &sym);
+		if (err == -ENOENT)
+			return lp_fail(proc->ctx, -LP_ENOSYM,
+				       "%s is stripped: its static symbol %s of %s cannot be found",
+				       m->path, ps->symbol, ps->file);
+		if (err == -ENOTUNIQ)
+			return lp_fail(proc->ctx, -LP_ENOSYM,
+				       "%s is defined more than once in %s of %s", ps->symbol,
+				       ps->file, m->path);
+		if (err)
+			continue;
+		if (sym.is_ifunc || sym.is_tls)
+			return lp_fail(proc->ctx, -LP_ERELOC,
+				       "%s of %s is an ifunc or thread-local: LIVEPATCH_SYMBOL cannot name it",
+				       ps->symbol, ps->file);
+		*out = sym.value + m->bias;
+		return 0;
+	}
+	return lp_fail(proc->ctx, -LP_ENOSYM, "no static symbol %s in %s in the patch's targets",
+		       ps->symbol, ps->file);
+}
+
+/* An undefined symbol of the patch, as the process has it. */
+static int resolve_ref(struct lp_proc *proc, const struct lp_patch *patch,
+		       const struct lp_module *target, const char *name, uint64_t *out)
+{
+	const struct lp_patch_sym *ps = lp_patch_sym_of(patch, name);
+
+	if (!strncmp(name, LP_ORIGINAL_PREFIX, strlen(LP_ORIGINAL_PREFIX)))
+		return resolve_original(proc, patch, name + strlen(LP_ORIGINAL_PREFIX), out);
+	if (ps)
+		return resolve_alias(proc, patch, ps, out);
+	return lp_proc_resolve(proc, target, name, out);
+}
+
+/* Thread-local relocations: a variable of the executable or a library. */
+static int relocate_tls(struct lp_proc *proc, const struct lp_module *target,
+			const struct lp_reloc *r, uint64_t *v)
+{
+	struct lp_module *m = NULL;
+	uint64_t modid = 0, off = 0, memsz, align;
+	int err = lp_proc_resolve_tls(proc, target, r->sym, &m, &modid, &off);
+
+	*v = 0;
+
+	if (err)
+		return err;
+	switch (r->type) {
+	case R_X86_64_DTPMOD64:
+		*v = modid;
+		return 0;
+	case R_X86_64_DTPOFF64:
+		*v = off + (uint64_t)r->addend;
+		return 0;
+	default: /* R_X86_64_TPOFF64: the initial-exec model */
+		/* the executable's block ends at the thread pointer */
+		if (m->rank != 0 || lp_elf_tls(m->elf, &memsz, &align))
+			return lp_fail(proc->ctx, -LP_ERELOC,
+				       "thread-local variable %s of %s: build the patch without -ftls-model=initial-exec",
+				       r->sym, m->path);
+		*v = off + (uint64_t)r->addend - ((memsz + align - 1) / align * align);
+		return 0;
+	}
+}
+
 /* Relocate the image, laid out at @img for runtime address @bias. */
 static int relocate(struct lp_proc *proc, const struct lp_patch *patch,
 		    const struct lp_module *target, uint8_t *img, uint64_t size,
@@ -144,10 +257,19 @@ static int relocate(struct lp_proc *proc, const struct lp_patch *patch,
 				      "patch relocation outside its image");
 			goto out;
 		}
+		if (r->type == R_X86_64_DTPMOD64 || r->type == R_X86_64_DTPOFF64 ||
+		    r->type == R_X86_64_TPOFF64) {
+			/* (lp_patch_open let only undefined symbols through) */
+			err = relocate_tls(proc, target, r, &v);
+			if (err)
+				goto out;
+			memcpy(img + r->offset, &v, 8);
+			continue;
+		}
 		if (r->sym && r->sym_defined) {
 			s = r->sym_value + bias;
 		} else if (r->sym) {
-			err = lp_proc_resolve(proc, target, r->sym, &s);
+			err = resolve_ref(proc, patch, target, r->sym, &s);
 			if (err && !r->sym_weak)
 				goto out;
 			if (err) /* an unresolved weak reference is NULL */

@@ -167,6 +167,73 @@ static int read_refs(struct lp_patch *p, const struct lp_reloc *rel, size_t nrel
 	return 0;
 }
 
+/* LIVEPATCH_SYMBOL entries: { alias, file, symbol }, three pointers. */
+static int read_syms(struct lp_ctx *ctx, struct lp_patch *p, const char *path,
+		     const struct lp_reloc *rel, size_t nrel)
+{
+	size_t size, i, k;
+	uint64_t addr;
+
+	if (!lp_elf_section(p->elf, LP_SYMBOLS_SECTION, &size, &addr, NULL) || !size)
+		return 0;
+	if (size % 24)
+		return lp_fail(ctx, -LP_EBADPATCH, "%s: bad %s section", path,
+			       LP_SYMBOLS_SECTION);
+	p->nsyms = size / 24;
+	p->syms = calloc(p->nsyms, sizeof(*p->syms));
+	if (!p->syms)
+		return -ENOMEM;
+	for (i = 0; i < p->nsyms; i++) {
+		struct lp_patch_sym *ps = &p->syms[i];
+		uint64_t va[3];
+
+		for (k = 0; k < 3; k++)
+			if (slot_value(p->elf, rel, nrel, addr + 24 * i + 8 * k, &va[k]))
+				return lp_fail(ctx, -LP_EBADPATCH,
+					       "%s: symbol entry %zu is corrupt", path, i);
+		if (read_string(p->elf, va[0], &ps->alias) ||
+		    read_string(p->elf, va[1], &ps->file) ||
+		    read_string(p->elf, va[2], &ps->symbol))
+			return lp_fail(ctx, -LP_EBADPATCH,
+				       "%s: symbol entry %zu is corrupt", path, i);
+		for (k = 0; k < i; k++)
+			if (!strcmp(p->syms[k].alias, ps->alias))
+				return lp_fail(ctx, -LP_EBADPATCH,
+					       "%s: LIVEPATCH_SYMBOL names %s twice", path,
+					       ps->alias);
+	}
+	return 0;
+}
+
+size_t lp_patch_nsymbols(const struct lp_patch *p)
+{
+	return p->nsyms;
+}
+
+int lp_patch_symbol(const struct lp_patch *p, size_t i, const char **alias,
+		    const char **file, const char **symbol)
+{
+	if (i >= p->nsyms)
+		return -EINVAL;
+	if (alias)
+		*alias = p->syms[i].alias;
+	if (file)
+		*file = p->syms[i].file;
+	if (symbol)
+		*symbol = p->syms[i].symbol;
+	return 0;
+}
+
+const struct lp_patch_sym *lp_patch_sym_of(const struct lp_patch *p, const char *alias)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsyms; i++)
+		if (!strcmp(p->syms[i].alias, alias))
+			return &p->syms[i];
+	return NULL;
+}
+
 static int read_funcs(struct lp_ctx *ctx, struct lp_patch *p, const char *path)
 {
 	struct lp_reloc *rel = NULL;
@@ -190,7 +257,10 @@ static int read_funcs(struct lp_ctx *ctx, struct lp_patch *p, const char *path)
 		case R_X86_64_GLOB_DAT: case R_X86_64_JUMP_SLOT:
 			break;
 		case R_X86_64_DTPMOD64: case R_X86_64_DTPOFF64: case R_X86_64_TPOFF64:
-			what = "thread-local storage";
+			/* the target's thread-local variables, by name; a
+			 * patch cannot bring its own (no TLS block for it) */
+			if (!rel[i].sym || rel[i].sym_defined)
+				what = "thread-local variables of its own";
 			break;
 		case R_X86_64_IRELATIVE:
 			what = "an ifunc";
@@ -241,6 +311,8 @@ static int read_funcs(struct lp_ctx *ctx, struct lp_patch *p, const char *path)
 		}
 	}
 	err = read_refs(p, rel, nrel);
+	if (!err)
+		err = read_syms(ctx, p, path, rel, nrel);
 	free(rel);
 	return err;
 }
@@ -317,6 +389,12 @@ void lp_patch_close(struct lp_patch *p)
 	for (i = 0; i < p->nrefs; i++)
 		free(p->refs[i]);
 	free(p->refs);
+	for (i = 0; i < p->nsyms; i++) {
+		free(p->syms[i].alias);
+		free(p->syms[i].file);
+		free(p->syms[i].symbol);
+	}
+	free(p->syms);
 	free(p->targets);
 	free(p->path);
 	free(p->name);

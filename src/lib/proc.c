@@ -671,7 +671,8 @@ int lp_proc_resolve(struct lp_proc *proc, const struct lp_module *first,
 		err = lp_elf_find_symbol(tm->elf, name, &sym);
 		if (err == -ENOTUNIQ)
 			return lp_fail(proc->ctx, -LP_ENOSYM,
-				       "%s is defined more than once in %s", name, tm->path);
+				       "%s is defined more than once in %s (static in several files): say which with LIVEPATCH_SYMBOL",
+				       name, tm->path);
 		if (!err)
 			return bind(proc, tm, &sym, addr);
 	}
@@ -680,8 +681,69 @@ int lp_proc_resolve(struct lp_proc *proc, const struct lp_module *first,
 		if (proc->mods[i].rank == 0 &&
 		    !lp_elf_find_global(proc->mods[i].elf, name, &sym))
 			return bind(proc, &proc->mods[i], &sym, addr);
+	if (first && !lp_elf_has_symtab(first->elf))
+		return lp_fail(proc->ctx, -LP_ENOSYM,
+			       "symbol %s not found in process %d (%s is stripped: its static symbols cannot be found)",
+			       name, proc->pid, first->path);
 	return lp_fail(proc->ctx, -LP_ENOSYM, "symbol %s not found in process %d",
 		       name, proc->pid);
+}
+
+/*
+ * A thread-local variable: the module defining it (exported, in the
+ * dynamic linker's order, else a symbol of @first), its TLS module id and
+ * the variable's offset in that module's TLS block.  The executable's id
+ * is 1; a library's is read from a GOT slot that the dynamic linker filled
+ * with it for the library's own thread-local variables.
+ */
+int lp_proc_resolve_tls(struct lp_proc *proc, const struct lp_module *first,
+			const char *name, struct lp_module **mod, uint64_t *modid,
+			uint64_t *offset)
+{
+	struct lp_module *best = NULL;
+	struct lp_sym sym, best_sym;
+	size_t i;
+
+	for (i = 0; i < proc->nmods; i++) {
+		struct lp_module *m = &proc->mods[i];
+
+		if (!strcmp(m->path, "[vdso]") || (best && best->rank <= m->rank))
+			continue;
+		if (!lp_elf_find_dynamic(m->elf, name, &sym) && sym.is_tls) {
+			best = m;
+			best_sym = sym;
+		}
+	}
+	if (!best && first && !lp_elf_find_symbol(first->elf, name, &sym) && sym.is_tls) {
+		best = &proc->mods[first - proc->mods];
+		best_sym = sym;
+	}
+	if (!best)
+		return lp_fail(proc->ctx, -LP_ENOSYM,
+			       "thread-local variable %s not found in process %d", name,
+			       proc->pid);
+	*mod = best;
+	*offset = best_sym.value;
+	if (best->rank == 0) {
+		*modid = 1;
+		return 0;
+	}
+	if (!module_relocs(best)) {
+		for (i = 0; i < best->nrels; i++) {
+			uint64_t v;
+
+			if (best->rels[i].type != R_X86_64_DTPMOD64 ||
+			    (best->rels[i].sym && !best->rels[i].sym_defined))
+				continue;
+			if (!lp_proc_read(proc, best->rels[i].offset + best->bias, &v, 8) && v) {
+				*modid = v;
+				return 0;
+			}
+		}
+	}
+	return lp_fail(proc->ctx, -LP_ERELOC,
+		       "cannot find the TLS module id of %s for thread-local variable %s: a patch can use the thread-local variables of a library that accesses its own through __tls_get_addr (built -fPIC), and those of the executable",
+		       best->path, name);
 }
 
 int lp_proc_find_syscall_insn(struct lp_proc *proc, uint64_t *addr)
