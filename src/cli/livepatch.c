@@ -759,8 +759,23 @@ static int cmd_info(int argc, char **argv)
 		printf("  %s -> %s\n", lp_patch_func_old(patch, i), lp_patch_func_new(patch, i));
 	printf("uses:      %zu symbol%s of the process\n", lp_patch_nrefs(patch),
 	       lp_patch_nrefs(patch) == 1 ? "" : "s");
-	for (i = 0; i < lp_patch_nrefs(patch); i++)
-		printf("  %s\n", lp_patch_ref(patch, i));
+	for (i = 0; i < lp_patch_nrefs(patch); i++) {
+		static const char orig[] = "livepatch_original__";
+		const char *ref = lp_patch_ref(patch, i), *alias, *file, *symbol;
+		size_t k;
+
+		for (k = 0; k < lp_patch_nsymbols(patch); k++) {
+			lp_patch_symbol(patch, k, &alias, &file, &symbol);
+			if (!strcmp(alias, ref))
+				break;
+		}
+		if (k < lp_patch_nsymbols(patch))
+			printf("  %s: static %s of %s\n", ref, symbol, file);
+		else if (!strncmp(ref, orig, sizeof(orig) - 1))
+			printf("  %s: the original %s\n", ref, ref + sizeof(orig) - 1);
+		else
+			printf("  %s\n", ref);
+	}
 	lp_patch_close(patch);
 	lp_ctx_free(ctx);
 	return EX_OK;
