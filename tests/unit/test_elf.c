@@ -333,7 +333,7 @@ START_TEST(test_symbol_twice)
 	lp_elf_close(elf);
 	ck_assert_int_eq(lp_elf_file_check_function(unit_ctx, unit_fixture(path, sizeof(path),
 								       "padded.elf"),
-						    "lp_fix_dup"), -LP_ENOSYM);
+						    "lp_fix_dup"), -ENOTUNIQ);
 	ck_assert_ptr_nonnull(strstr(lp_ctx_errmsg(unit_ctx), "lp_fix_dup"));
 }
 END_TEST
@@ -499,7 +499,7 @@ static const struct file_func file_funcs[] = {
 	{ "padded.elf", "lp_fix_nopad", -LP_ENOPAD, 0, 0 },
 	{ "padded.elf", "lp_fix_data", -LP_ENOPAD, 0, 0 },
 	{ "padded.elf", "lp_fix_ifunc", -LP_ENOPAD, 0, 0 },
-	{ "padded.elf", "lp_fix_dup", -LP_ENOSYM, 0, 0 },
+	{ "padded.elf", "lp_fix_dup", -ENOTUNIQ, 0, 0 },
 	{ "padded.elf", "lp_fix_missing", -LP_ENOSYM, 0, 0 },
 	{ "padded-cet.elf", "lp_fix_global", 0, 4, CC_NOP_ENDS },
 	/* a local function whose address is never taken gets no endbr64 */
