@@ -104,10 +104,20 @@ LP_API int lp_patch_symbol(const struct lp_patch *patch, size_t i, const char **
 /* lp_apply_opts.flags */
 #define LP_APPLY_REPLACE 0x1u /* revert every applied patch in the same stop */
 
+/* What a safe point is (lp_apply_opts.mode). */
+enum lp_mode {
+	/* no frame of any thread in the bytes being changed (the default) */
+	LP_MODE_ENTRY = 0,
+	/* also no frame in the old body of any function replaced or
+	 * reverted: no call of the old version is still running */
+	LP_MODE_STRICT = 1,
+};
+
 struct lp_apply_opts {
 	size_t sz;          /* sizeof(struct lp_apply_opts) */
 	double timeout_s;   /* give up finding a safe point after this; <= 0: 10 s */
 	unsigned int flags; /* LP_APPLY_* */
+	enum lp_mode mode;
 };
 
 struct lp_apply_result {
@@ -215,6 +225,110 @@ LP_API int lp_elf_file_check_symbol(struct lp_ctx *ctx, const char *path,
  * checksum, so that lp_patch_open() can tell a damaged file.
  */
 LP_API int lp_patch_seal(struct lp_ctx *ctx, const char *path);
+
+/*
+ * What can be patched (livepatch check): for an ELF file, or for every
+ * executable module of a running process (read, never stopped), which
+ * functions are hot-patchable, why the others are not, and the copies the
+ * compiler made of a function (NAME.constprop.N, NAME.isra.N, NAME.part.N,
+ * NAME.cold...) that a patch of NAME does not reach.
+ *
+ * A function is one address: every STT_FUNC or STT_GNU_IFUNC symbol of
+ * non-zero size in an executable segment, aliases counted once.  .cold
+ * parts are not function entries: they are not counted, only listed among
+ * the copies.  A stripped file shows only its exported functions.
+ */
+struct lp_check_report;
+
+enum lp_check_status {
+	LP_CHECK_PATCHABLE = 0, /* pad listed (where a list exists) and verified */
+	LP_CHECK_PATCHED,       /* replaced by an applied patch: patchable too */
+	LP_CHECK_NO_PAD,        /* built without the pad flag, or with
+				 * patchable_function_entry(0, 0) */
+	LP_CHECK_PAD_NOT_NOPS,  /* listed as padded, but the bytes differ */
+	LP_CHECK_ASM,           /* no pad, and hand-written assembly: its file
+				 * symbol names an assembly source, or it has
+				 * no unwind information and no C source */
+	LP_CHECK_IFUNC,         /* an ifunc: the address is its resolver */
+	LP_CHECK_OTHER_PAD,     /* a pad of another -fpatchable-function-entry
+				 * shape than 16,14 */
+	LP_CHECK_FOREIGN_PATCH, /* holds a patch's jumps that no applied patch
+				 * of the journal records */
+	LP_CHECK_NO_ROOM,       /* less than the pad's 14 bytes before it */
+};
+
+struct lp_check_module {
+	size_t sz;              /* sizeof(struct lp_check_module), set by the caller */
+	const char *path;       /* the file, or the module as /proc/PID/maps names it */
+	const char *build_id;   /* hex, "" if none */
+	uint64_t bias;          /* process address = link-time address + bias */
+	size_t nfuncs;          /* functions */
+	size_t npatchable;      /* of them hot-patchable, the patched ones included */
+	size_t npatched;        /* of them replaced by an applied patch */
+	size_t ncopies;         /* compiler copies and parts (lp_check_copy) */
+	int stripped;           /* no .symtab: only exported functions are seen */
+	int pad_list;           /* has __patchable_function_entries */
+};
+
+struct lp_check_func {
+	size_t sz;              /* sizeof(struct lp_check_func), set by the caller */
+	const char *name;       /* one of its symbols: a global one before a local alias */
+	const char *const *aliases; /* the other symbols at its address */
+	size_t naliases;
+	const char *file;       /* source file named by the STT_FILE symbol
+				 * before a local symbol; NULL for a global */
+	uint64_t addr;          /* in the process; link-time for a file */
+	uint64_t size;
+	enum lp_check_status status;
+	const char *detail;     /* what was found, e.g. the decoder's reason
+				 * and the bytes; "" if nothing to add */
+	int patchable;          /* status is LP_CHECK_PATCHABLE or _PATCHED */
+};
+
+struct lp_check_copy {
+	size_t sz;              /* sizeof(struct lp_check_copy), set by the caller */
+	const char *name;       /* e.g. "scale.constprop.0" */
+	const char *base;       /* the function it was made from: "scale" */
+	const char *kind;       /* "constprop", "isra", "part", "cold",
+				 * "lto_priv", "localalias", "llvm",
+				 * "specialized", "clone", "default", "resolver" */
+	uint64_t addr;
+	int entry;              /* 1: a function entry, in the module's
+				 * functions (func); 0: a .cold part, which
+				 * only its function's own code jumps to */
+	int same_entry;         /* 1: at the base function's address, so a
+				 * patch of the base reaches it */
+	size_t func;            /* its index among the module's functions,
+				 * (size_t)-1 for a part */
+	size_t base_func;       /* index of the base function, (size_t)-1 when
+				 * the module has no function of that name */
+};
+
+/* Check the ELF file at @path: one module.  -ENOENT, -ENOEXEC (not ELF),
+ * -LP_EARCH (not x86-64 code), with the detail in lp_ctx_errmsg. */
+LP_API int lp_check_file(struct lp_ctx *ctx, const char *path,
+			 struct lp_check_report **out);
+/* Check every executable module of process @pid, reading the functions'
+ * bytes from its memory (a function an applied patch replaced is
+ * LP_CHECK_PATCHED).  The process is not stopped.  -ESRCH, -EPERM,
+ * -LP_EARCH. */
+LP_API int lp_check_process(struct lp_ctx *ctx, pid_t pid,
+			    struct lp_check_report **out);
+LP_API void lp_check_free(struct lp_check_report *r);
+LP_API size_t lp_check_nmodules(const struct lp_check_report *r);
+/* Module @m; its functions (by address) and copies (by base name, then
+ * address) are indexed from 0.  -EINVAL if out of range.  The strings
+ * live as long as the report. */
+LP_API int lp_check_module(const struct lp_check_report *r, size_t m,
+			   struct lp_check_module *out);
+LP_API int lp_check_func(const struct lp_check_report *r, size_t m, size_t i,
+			 struct lp_check_func *out);
+LP_API int lp_check_copy(const struct lp_check_report *r, size_t m, size_t i,
+			 struct lp_check_copy *out);
+/* Short name of a status: "patchable", "patched", "no-pad",
+ * "pad-not-nops", "asm", "ifunc", "other-pad", "foreign-patch",
+ * "no-room". */
+LP_API const char *lp_check_status_name(enum lp_check_status status);
 
 #ifdef __cplusplus
 }

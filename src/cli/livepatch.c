@@ -48,27 +48,36 @@ static bool json;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s apply [-v] [--json] [--replace] [--timeout SECS] PID PATCH_FILE\n"
-		"       %s revert [-v] [--json] [--timeout SECS] PID PATCH_ID|--all\n"
+		"Usage: %s apply [-v] [--json] [--replace] [--mode MODE] [--timeout SECS] PID PATCH_FILE\n"
+		"       %s revert [-v] [--json] [--mode MODE] [--timeout SECS] PID PATCH_ID|--all\n"
 		"       %s list [-v] [--json] [PID]\n"
 		"       %s info PATCH_FILE\n"
+		"       %s check [-v] [--json] FILE|PID\n"
 		"       %s --help | --version\n\n"
 		"apply: replace functions inside the running process PID with the\n"
 		"ones in PATCH_FILE (built by livepatch-build), without restarting it.\n"
 		"revert: give back the functions a patch replaced their previous version.\n"
 		"list: the patches applied in PID (newest first), or in every process.\n"
-		"info: show what PATCH_FILE is for and what it replaces.\n\n"
+		"info: show what PATCH_FILE is for and what it replaces.\n"
+		"check: which functions of an ELF file, or of every module of process\n"
+		"PID, can be patched, why the others cannot, and the compiler's copies\n"
+		"of a function (.constprop, .isra, .part, .cold...) a patch does not reach.\n\n"
 		"Options:\n"
-		"  -v, --verbose        report the steps and the pause (twice: debug)\n"
+		"  -v, --verbose        report the steps and the pause (twice: debug);\n"
+		"                       (check) list every function\n"
 		"  -j, --json           print the result as one JSON document\n"
 		"  -r, --replace        (apply) revert every patch applied so far, in the\n"
 		"                       same stop as the apply: for cumulative patches\n"
 		"  -a, --all            (revert) revert every applied patch\n"
 		"  -t, --timeout SECS   give up finding a safe point after SECS seconds\n"
 		"                       (default 10)\n"
+		"  -m, --mode MODE      (apply, revert) what a safe point is: entry (the\n"
+		"                       default: no thread in the bytes being changed)\n"
+		"                       or strict (no thread in the old version of any\n"
+		"                       function changed, at any depth of its stack)\n"
 		"  -h, --help           show this help\n"
 		"  -V, --version        show the version\n",
-		prog, prog, prog, prog, prog);
+		prog, prog, prog, prog, prog, prog);
 }
 
 static void log_cb(enum lp_log_level level, const char *msg, void *user)
@@ -316,6 +325,7 @@ static int parse_opts(int argc, char **argv, bool is_apply, struct opts *o)
 		{ "replace", no_argument, NULL, 'r' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -325,8 +335,19 @@ static int parse_opts(int argc, char **argv, bool is_apply, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->ao.sz = sizeof(o->ao);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vjrat:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vjrat:m:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'm':
+			if (!strcmp(optarg, "entry")) {
+				o->ao.mode = LP_MODE_ENTRY;
+			} else if (!strcmp(optarg, "strict")) {
+				o->ao.mode = LP_MODE_STRICT;
+			} else {
+				fprintf(stderr, "%s: bad --mode '%s': give entry or strict\n",
+					prog, optarg);
+				return EX_USAGE;
+			}
+			break;
 		case 'v':
 			verbosity++;
 			break;
@@ -781,6 +802,463 @@ static int cmd_info(int argc, char **argv)
 	return EX_OK;
 }
 
+/* ---- check ---------------------------------------------------------------- */
+
+/* What a status means, in the words of the report. */
+static const char *check_reason(enum lp_check_status st)
+{
+	switch (st) {
+	case LP_CHECK_PATCHABLE: return "patchable";
+	case LP_CHECK_PATCHED: return "patched";
+	case LP_CHECK_NO_PAD: return "no pad";
+	case LP_CHECK_PAD_NOT_NOPS: return "pad not NOPs";
+	case LP_CHECK_ASM: return "hand-written assembly";
+	case LP_CHECK_IFUNC: return "ifunc";
+	case LP_CHECK_OTHER_PAD: return "pad of another shape";
+	case LP_CHECK_FOREIGN_PATCH: return "patched by another tool";
+	case LP_CHECK_NO_ROOM: return "no room for a pad";
+	}
+	return "unknown";
+}
+
+/*
+ * Tenths of a percent, rounded half up; but never 100.0 while a function
+ * is not patchable, nor 0.0 while one is: the rounding must not hide the
+ * one function that matters.
+ */
+static unsigned int permille(size_t part, size_t whole)
+{
+	unsigned long long v;
+
+	if (!whole)
+		return 0;
+	v = ((unsigned long long)part * 2000 + whole) / (2ULL * whole);
+	if (v == 1000 && part < whole)
+		v = 999;
+	if (v == 0 && part > 0)
+		v = 1;
+	return (unsigned int)v;
+}
+
+struct check_totals {
+	size_t funcs, patchable, patched;
+};
+
+static void check_summary(const char *what, size_t patchable, size_t funcs)
+{
+	unsigned int pm = permille(patchable, funcs);
+
+	printf("%s: %zu of %zu function%s hot-patchable (%u.%u%%)", what, patchable, funcs,
+	       funcs == 1 ? "" : "s", pm / 10, pm % 10);
+}
+
+static void json_percent(size_t patchable, size_t funcs)
+{
+	unsigned int pm = permille(patchable, funcs);
+
+	printf("%u.%u", pm / 10, pm % 10);
+}
+
+static void json_check_func(const struct lp_check_func *f)
+{
+	size_t k;
+
+	putchar('{');
+	json_key("name", true);
+	json_str(f->name);
+	json_key("address", false);
+	printf("\"%#llx\"", (unsigned long long)f->addr);
+	json_key("size", false);
+	printf("%llu", (unsigned long long)f->size);
+	json_key("status", false);
+	json_str(lp_check_status_name(f->status));
+	json_key("reason", false);
+	json_str(check_reason(f->status));
+	json_key("detail", false);
+	json_str(f->detail);
+	json_key("file", false);
+	if (f->file)
+		json_str(f->file);
+	else
+		printf("null");
+	json_key("aliases", false);
+	putchar('[');
+	for (k = 0; k < f->naliases; k++) {
+		if (k)
+			putchar(',');
+		json_str(f->aliases[k]);
+	}
+	printf("]}");
+}
+
+/* The functions of module @m whose status is @st (any not patchable one
+ * when @st is -1, every one when -2), as a JSON array. */
+static void json_check_funcs(const struct lp_check_report *r, size_t m, size_t n, int st)
+{
+	bool first = true;
+	size_t i;
+
+	putchar('[');
+	for (i = 0; i < n; i++) {
+		struct lp_check_func f = { .sz = sizeof(f) };
+
+		lp_check_func(r, m, i, &f);
+		if ((st == -1 && f.patchable) || (st >= 0 && (int)f.status != st))
+			continue;
+		if (!first)
+			putchar(',');
+		first = false;
+		json_check_func(&f);
+	}
+	putchar(']');
+}
+
+/* A copy as one line of text: what it is, and whether to patch it too. */
+static void copy_text(const struct lp_check_report *r, size_t m,
+		      const struct lp_check_copy *c, char *buf, size_t len)
+{
+	struct lp_check_func f = { .sz = sizeof(f) };
+
+	if (!c->entry) {
+		snprintf(buf, len, "%s part: not a function entry, cannot be patched on its own;"
+			 " only the code it was split from jumps to it", c->kind);
+		return;
+	}
+	lp_check_func(r, m, c->func, &f);
+	if (c->same_entry)
+		snprintf(buf, len, "%s: the same entry as %s, a patch of it reaches this one",
+			 c->kind, c->base);
+	else if (f.patchable && (!strcmp(c->kind, "lto_priv") || !strcmp(c->kind, "llvm")))
+		snprintf(buf, len, "%s: %s; the function itself, renamed by LTO: patch it by this name",
+			 c->kind, check_reason(f.status));
+	else if (f.patchable)
+		snprintf(buf, len, "%s: %s, patch it too", c->kind, check_reason(f.status));
+	else
+		snprintf(buf, len, "%s: not patchable (%s)", c->kind, check_reason(f.status));
+}
+
+static void json_check_copies(const struct lp_check_report *r, size_t m, size_t n)
+{
+	size_t i;
+
+	putchar('[');
+	for (i = 0; i < n; i++) {
+		struct lp_check_copy c = { .sz = sizeof(c) }, prev = { .sz = sizeof(prev) };
+		struct lp_check_func f = { .sz = sizeof(f) };
+
+		lp_check_copy(r, m, i, &c);
+		if (i)
+			lp_check_copy(r, m, i - 1, &prev);
+		if (!i || strcmp(prev.base, c.base)) {
+			/* a new group: the base function, then its copies */
+			if (i)
+				printf("]},");
+			putchar('{');
+			json_key("function", true);
+			json_str(c.base);
+			json_key("status", false);
+			if (c.base_func != (size_t)-1) {
+				lp_check_func(r, m, c.base_func, &f);
+				json_str(lp_check_status_name(f.status));
+			} else {
+				printf("null");
+			}
+			json_key("copies", false);
+			putchar('[');
+		} else {
+			putchar(',');
+		}
+		putchar('{');
+		json_key("name", true);
+		json_str(c.name);
+		json_key("kind", false);
+		json_str(c.kind);
+		json_key("address", false);
+		printf("\"%#llx\"", (unsigned long long)c.addr);
+		json_key("entry", false);
+		printf("%s", c.entry ? "true" : "false");
+		json_key("same_entry", false);
+		printf("%s", c.same_entry ? "true" : "false");
+		json_key("status", false);
+		if (c.entry) {
+			lp_check_func(r, m, c.func, &f);
+			json_str(lp_check_status_name(f.status));
+		} else {
+			json_str("part");
+		}
+		putchar('}');
+	}
+	if (n)
+		printf("]}");
+	putchar(']');
+}
+
+static void json_check_module(const struct lp_check_report *r, size_t m,
+			      const struct lp_check_module *mod)
+{
+	putchar('{');
+	json_key("path", true);
+	json_str(mod->path);
+	json_key("build_id", false);
+	json_str(mod->build_id);
+	json_key("bias", false);
+	printf("\"%#llx\"", (unsigned long long)mod->bias);
+	json_key("stripped", false);
+	printf("%s", mod->stripped ? "true" : "false");
+	json_key("pad_list", false);
+	printf("%s", mod->pad_list ? "true" : "false");
+	json_key("functions", false);
+	printf("%zu", mod->nfuncs);
+	json_key("patchable", false);
+	printf("%zu", mod->npatchable);
+	json_key("patched", false);
+	printf("%zu", mod->npatched);
+	json_key("percent", false);
+	json_percent(mod->npatchable, mod->nfuncs);
+	json_key("not_patchable", false);
+	json_check_funcs(r, m, mod->nfuncs, -1);
+	json_key("patched_functions", false);
+	json_check_funcs(r, m, mod->nfuncs, LP_CHECK_PATCHED);
+	json_key("copies", false);
+	json_check_copies(r, m, mod->ncopies);
+	if (verbosity) {
+		json_key("all", false);
+		json_check_funcs(r, m, mod->nfuncs, -2);
+	}
+	putchar('}');
+}
+
+/* The lines of one status class: not patchable (-1), or @st. */
+static void print_check_funcs(const struct lp_check_report *r, size_t m, size_t n,
+			      int st, const char *title)
+{
+	bool first = true;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct lp_check_func f = { .sz = sizeof(f) };
+
+		lp_check_func(r, m, i, &f);
+		if ((st == -1 && f.patchable) || (st >= 0 && (int)f.status != st))
+			continue;
+		if (first)
+			printf("  %s:\n", title);
+		first = false;
+		if (st == -2)
+			printf("    %#-14llx %-28s %s%s%s\n", (unsigned long long)f.addr, f.name,
+			       check_reason(f.status), *f.detail ? ": " : "", f.detail);
+		else if (st == LP_CHECK_PATCHED)
+			printf("    %-28s %s\n", f.name, f.detail);
+		else
+			printf("    %-28s %s%s%s\n", f.name, check_reason(f.status),
+			       *f.detail ? ": " : "", f.detail);
+	}
+}
+
+/* The statuses of a module's functions, counted, on one line. */
+static void print_check_counts(const struct lp_check_report *r, size_t m, size_t n)
+{
+	size_t count[LP_CHECK_NO_ROOM + 1] = { 0 }, i;
+	const char *sep = "";
+	int st;
+
+	for (i = 0; i < n; i++) {
+		struct lp_check_func f = { .sz = sizeof(f) };
+
+		lp_check_func(r, m, i, &f);
+		if ((unsigned int)f.status <= LP_CHECK_NO_ROOM)
+			count[f.status]++;
+	}
+	printf("  built without -fpatchable-function-entry=16,14: ");
+	for (st = 0; st <= LP_CHECK_NO_ROOM; st++) {
+		if (!count[st])
+			continue;
+		printf("%s%zu %s", sep, count[st], check_reason((enum lp_check_status)st));
+		sep = ", ";
+	}
+	printf(" (-v lists them)\n");
+}
+
+static void print_check_module(const struct lp_check_report *r, size_t m,
+			       const struct lp_check_module *mod)
+{
+	char line[512];
+	size_t i;
+
+	check_summary(mod->path, mod->npatchable, mod->nfuncs);
+	if (mod->npatched)
+		printf(", %zu of them patched", mod->npatched);
+	if (mod->stripped)
+		printf(" (stripped: exported functions only)");
+	putchar('\n');
+	if (!mod->pad_list && !mod->npatchable && mod->nfuncs && !verbosity)
+		/* a module built without pads (libc...): why, not a page of "no pad" */
+		print_check_counts(r, m, mod->nfuncs);
+	else
+		print_check_funcs(r, m, mod->nfuncs, -1, "not patchable");
+	print_check_funcs(r, m, mod->nfuncs, LP_CHECK_PATCHED, "patched");
+	for (i = 0; i < mod->ncopies; i++) {
+		struct lp_check_copy c = { .sz = sizeof(c) }, prev = { .sz = sizeof(prev) };
+
+		lp_check_copy(r, m, i, &c);
+		if (!i)
+			printf("  copies that a patch of their function does not reach:\n");
+		if (i)
+			lp_check_copy(r, m, i - 1, &prev);
+		if (!i || strcmp(prev.base, c.base)) {
+			if (c.base_func != (size_t)-1) {
+				struct lp_check_func f = { .sz = sizeof(f) };
+
+				lp_check_func(r, m, c.base_func, &f);
+				printf("    %s (%s)\n", c.base, check_reason(f.status));
+			} else {
+				printf("    %s (no function of this name: only its copies)\n", c.base);
+			}
+		}
+		copy_text(r, m, &c, line, sizeof(line));
+		printf("      %-26s %s\n", c.name, line);
+	}
+	if (verbosity)
+		print_check_funcs(r, m, mod->nfuncs, -2, "functions");
+}
+
+/* An error as one line on stderr, and with --json as a document too. */
+static int check_error(struct lp_ctx *ctx, int err, int status, const char *file, pid_t pid)
+{
+	const char *msg = lp_ctx_errmsg(ctx);
+
+	if (!*msg)
+		msg = lp_strerror(err);
+	fprintf(stderr, "%s: %s%s\n", prog, msg,
+		status == EX_PERM ? " (run as root or as the process's user with"
+				    " CAP_SYS_PTRACE; check kernel.yama.ptrace_scope)" : "");
+	if (json) {
+		putchar('{');
+		json_key("command", true);
+		json_str("check");
+		if (file) {
+			json_key("file", false);
+			json_str(file);
+		} else {
+			json_key("pid", false);
+			printf("%d", (int)pid);
+		}
+		json_key("status", false);
+		json_str("error");
+		json_key("exit_status", false);
+		printf("%d", status);
+		json_key("error", false);
+		json_str(msg);
+		printf("}\n");
+	}
+	return status;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lp_check_report *r = NULL;
+	struct check_totals tot = { 0, 0, 0 };
+	struct lp_ctx *ctx;
+	const char *file = NULL;
+	size_t m, n;
+	pid_t pid = 0;
+	int c, err, ret = EX_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "vjh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v': verbosity++; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return EX_OK;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "%s: check needs one FILE or PID (see --help)\n", prog);
+		return EX_USAGE;
+	}
+	/* digits name a process; write ./123 for a file of that name */
+	if (parse_pid(argv[optind], &pid))
+		file = argv[optind];
+	ctx = new_ctx();
+	if (!ctx)
+		return EX_FAIL;
+	err = file ? lp_check_file(ctx, file, &r) : lp_check_process(ctx, pid, &r);
+	if (err) {
+		int status = status_of(err);
+
+		if (file && (err == -ENOENT || err == -ENOTDIR))
+			status = EX_USAGE; /* names neither a file nor a process */
+		else if (err == -ENOEXEC || err == -LP_EARCH)
+			status = EX_ARCH;
+		ret = check_error(ctx, err, status, file, pid);
+		goto out;
+	}
+	n = lp_check_nmodules(r);
+	for (m = 0; m < n; m++) {
+		struct lp_check_module mod = { .sz = sizeof(mod) };
+
+		lp_check_module(r, m, &mod);
+		tot.funcs += mod.nfuncs;
+		tot.patchable += mod.npatchable;
+		tot.patched += mod.npatched;
+	}
+	if (json) {
+		putchar('{');
+		json_key("command", true);
+		json_str("check");
+		if (file) {
+			json_key("file", false);
+			json_str(file);
+		} else {
+			json_key("pid", false);
+			printf("%d", (int)pid);
+		}
+		json_key("status", false);
+		json_str("checked");
+		json_key("total", false);
+		printf("{\"modules\":%zu,\"functions\":%zu,\"patchable\":%zu,\"patched\":%zu,"
+		       "\"percent\":", n, tot.funcs, tot.patchable, tot.patched);
+		json_percent(tot.patchable, tot.funcs);
+		putchar('}');
+		json_key("modules", false);
+		putchar('[');
+		for (m = 0; m < n; m++) {
+			struct lp_check_module mod = { .sz = sizeof(mod) };
+
+			lp_check_module(r, m, &mod);
+			if (m)
+				putchar(',');
+			json_check_module(r, m, &mod);
+		}
+		printf("]}\n");
+	} else {
+		for (m = 0; m < n; m++) {
+			struct lp_check_module mod = { .sz = sizeof(mod) };
+
+			lp_check_module(r, m, &mod);
+			print_check_module(r, m, &mod);
+		}
+		if (n != 1) {
+			check_summary("total", tot.patchable, tot.funcs);
+			printf(" in %zu modules", n);
+			if (tot.patched)
+				printf(", %zu of them patched", tot.patched);
+			putchar('\n');
+		}
+	}
+out:
+	lp_check_free(r);
+	lp_ctx_free(ctx);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -809,6 +1287,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
 	fprintf(stderr, "%s: unknown command '%s' (see --help)\n", prog, argv[1]);
 	return EX_USAGE;
 }

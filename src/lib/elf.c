@@ -858,3 +858,110 @@ const char *lp_elf_symbol_at(const struct lp_elf *elf, uint64_t vaddr)
 	}
 	return NULL;
 }
+
+uint64_t lp_elf_func_size(const struct lp_elf *elf, uint64_t vaddr)
+{
+	Elf_Scn *tabs[2] = { elf->symtab, elf->dynsym };
+	size_t t;
+
+	for (t = 0; t < 2; t++) {
+		Elf_Data *d;
+		GElf_Shdr sh;
+		size_t i;
+
+		if (!tabs[t] || !gelf_getshdr(tabs[t], &sh) ||
+		    !(d = elf_getdata(tabs[t], NULL)) || !sh.sh_entsize)
+			continue;
+		for (i = 1; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+
+			if (gelf_getsym(d, (int)i, &sym) && sym.st_value == vaddr &&
+			    sym.st_shndx != SHN_UNDEF && sym.st_size &&
+			    GELF_ST_TYPE(sym.st_info) == STT_FUNC)
+				return sym.st_size;
+		}
+	}
+	return 0;
+}
+
+/* ---- check.c: every function symbol, the list of pads ------------------ */
+
+int lp_elf_func_syms(const struct lp_elf *elf, struct lp_func_sym **out, size_t *n,
+		     bool *symtab)
+{
+	/* A stripped file keeps only .dynsym: its exported functions. */
+	Elf_Scn *scn = elf->symtab ? elf->symtab : elf->dynsym;
+	struct lp_func_sym *v = NULL;
+	const char *file = NULL;
+	Elf_Data *d;
+	GElf_Shdr sh;
+	size_t i, cnt, cap = 0;
+
+	*out = NULL;
+	*n = 0;
+	*symtab = elf->symtab != NULL;
+	if (!scn || !gelf_getshdr(scn, &sh) || !(d = elf_getdata(scn, NULL)) ||
+	    !sh.sh_entsize)
+		return 0;
+	cnt = sh.sh_size / sh.sh_entsize;
+	for (i = 1; i < cnt; i++) {
+		GElf_Sym sym;
+		const char *name;
+		int type, bind;
+
+		if (!gelf_getsym(d, (int)i, &sym))
+			continue;
+		type = GELF_ST_TYPE(sym.st_info);
+		bind = GELF_ST_BIND(sym.st_info);
+		name = elf_strptr(elf->e, sh.sh_link, sym.st_name);
+		/* the locals of each object file follow its STT_FILE entry;
+		 * the globals, after every local, belong to no file */
+		if (type == STT_FILE) {
+			file = name && *name ? name : NULL;
+			continue;
+		}
+		if (bind != STB_LOCAL)
+			file = NULL;
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || !name || !*name ||
+		    sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS)
+			continue;
+		if (*n == cap) {
+			size_t nc = cap ? 2 * cap : 256;
+			struct lp_func_sym *nv = realloc(v, nc * sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				*n = 0;
+				return -ENOMEM;
+			}
+			v = nv;
+			cap = nc;
+		}
+		v[*n].name = name;
+		v[*n].file = bind == STB_LOCAL ? file : NULL;
+		v[*n].value = sym.st_value;
+		v[*n].size = sym.st_size;
+		v[*n].ifunc = type == STT_GNU_IFUNC;
+		v[*n].local = bind == STB_LOCAL;
+		(*n)++;
+	}
+	*out = v;
+	return 0;
+}
+
+int lp_elf_pad_list(const struct lp_elf *elf, const uint64_t **pads, size_t *n)
+{
+	struct lp_elf *e = (struct lp_elf *)elf; /* the list is a cache */
+
+	*pads = NULL;
+	*n = 0;
+	if (!e->pads_err)
+		e->pads_err = read_pads(e);
+	if (e->pads_err == -EINVAL)
+		return 0; /* a malformed list vouches for nothing, as in lp_elf_pad_listed */
+	if (e->pads_err < 0)
+		return e->pads_err == -ENOMEM ? -ENOMEM : -ENOENT;
+	*pads = e->pads;
+	*n = e->npads;
+	return 0;
+}

@@ -39,6 +39,8 @@ void lp_log(struct lp_ctx *ctx, enum lp_log_level level, const char *fmt, ...)
 /* Record the one-line detail of a failure and return @code (negative). */
 int lp_fail(struct lp_ctx *ctx, int code, const char *fmt, ...) LP_PRINTF(3, 4);
 double lp_now_ms(void);
+/* Test hook: SIGKILL ourselves here if LIVEPATCH_FAULT names @point. */
+void lp_fault_point(struct lp_ctx *ctx, const char *point);
 
 /* ---- decode.c (the only user of Zydis) -------------------------------- */
 
@@ -147,6 +149,8 @@ const void *lp_elf_section(const struct lp_elf *elf, const char *name,
 bool lp_elf_in_exec_segment(const struct lp_elf *elf, uint64_t vaddr);
 /* Name of the function symbol at @vaddr, or NULL. */
 const char *lp_elf_symbol_at(const struct lp_elf *elf, uint64_t vaddr);
+/* Size of the function symbol at @vaddr, 0 if none. */
+uint64_t lp_elf_func_size(const struct lp_elf *elf, uint64_t vaddr);
 /* Raw image as opened. */
 const uint8_t *lp_elf_image(const struct lp_elf *elf, size_t *size);
 
@@ -459,5 +463,29 @@ void lp_jpatch_clear(struct lp_jpatch *p);
  * (the newest), and the function's index in it. */
 const struct lp_jpatch *lp_journal_live(const struct lp_journal *j, uint64_t addr,
 					size_t *fi);
+
+/* ---- check.c: what it reads of ELF files (in elf.c) -------------------- */
+
+struct lp_func_sym {
+	const char *name;  /* in the ELF file's strings: valid while it is open */
+	const char *file;  /* STT_FILE of a local symbol's object; NULL for globals */
+	uint64_t value, size;
+	bool ifunc;        /* STT_GNU_IFUNC: value is the resolver */
+	bool local;        /* STB_LOCAL */
+};
+
+/*
+ * Every defined function symbol (STT_FUNC, STT_GNU_IFUNC) of .symtab, in
+ * table order, or of .dynsym when the file is stripped (*symtab false).
+ * The caller frees *out.
+ */
+int lp_elf_func_syms(const struct lp_elf *elf, struct lp_func_sym **out, size_t *n,
+		     bool *symtab);
+/*
+ * The pads listed in __patchable_function_entries: the link-time address
+ * of each pad's first byte, as the process sees it once relocated, in the
+ * section's order.  Valid while @elf is open; -ENOENT if there is no list.
+ */
+int lp_elf_pad_list(const struct lp_elf *elf, const uint64_t **pads, size_t *n);
 
 #endif /* LP_INTERNAL_H */
