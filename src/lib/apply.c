@@ -46,6 +46,12 @@ struct change {
 	struct lp_entry e;          /* NOP layout, when the entry is NOPs now */
 	bool nops_now;
 	bool jump_after;
+	/* the version that stops running (strict mode): its body */
+	uint64_t old_lo, old_hi;
+	/* a run that was killed may have left the bytes as they were before
+	 * its transaction, in part: each of pad and entry may hold these */
+	bool has_alt;
+	uint8_t alt[LP_CODE_LEN];
 	uint8_t orig[LP_CODE_LEN];  /* before any patch */
 	uint8_t now[LP_CODE_LEN];   /* what must be there now */
 	uint8_t want[LP_CODE_LEN];  /* what we write */
@@ -72,6 +78,7 @@ struct txn {
 	const struct lp_patch *patch;  /* to apply, or NULL */
 	struct lp_jpatch rec;          /* its record */
 	bool *drop;                    /* per journal record: reverted now */
+	bool *repair;                  /* per journal record: interrupted */
 	struct change *c;
 	size_t nc;
 	struct unmap *um;
@@ -85,6 +92,7 @@ struct txn {
 	struct pc_move *moves;
 	size_t nmoves, capmoves;
 	char why[256];                 /* why the stop is unsafe */
+	enum lp_mode mode;
 };
 
 static void code_with_jump(uint8_t out[LP_CODE_LEN], const uint8_t orig[LP_CODE_LEN],
@@ -149,6 +157,18 @@ static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
 				 "thread %d is at %s%+" PRId64 " (frame %u), in the bytes being changed",
 				 t->tid, c->name, (int64_t)(pc - c->addr), depth);
 			return 1;
+		}
+		if (x->mode == LP_MODE_STRICT && c->old_hi) {
+			/* a return address may be the first byte after a call
+			 * that ends the function: the call is what counts */
+			uint64_t at = fr->exact ? pc : pc - 1;
+
+			if (at >= c->old_lo && at < c->old_hi) {
+				snprintf(x->why, sizeof(x->why),
+					 "thread %d is in %s (frame %u), whose old version must not be running (strict mode)",
+					 t->tid, c->name, depth);
+				return 1;
+			}
 		}
 	}
 	return 0;
@@ -221,6 +241,17 @@ static int apply_moves(struct txn *x)
 	return 0;
 }
 
+/* Does any function go back to its original bytes in this transaction? */
+static bool reverting(const struct txn *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nc; i++)
+		if (!x->c[i].jump_after && memcmp(x->c[i].now, x->c[i].want, LP_CODE_LEN))
+			return true;
+	return false;
+}
+
 /*
  * Write the changed bytes: first the pads that get a jump (no thread can
  * reach them yet), then every entry, then the pads that get their NOPs
@@ -234,6 +265,10 @@ static int write_code(struct txn *x)
 	int err = 0, phase;
 
 	for (phase = 0; phase < 3 && !err; phase++) {
+		if (phase == 1)
+			lp_fault_point(x->ctx, "pad");
+		if (phase == 2 && reverting(x))
+			lp_fault_point(x->ctx, "revert");
 		for (i = 0; i < x->nc && !err; i++, step[phase]++) {
 			const struct change *c = &x->c[i];
 
@@ -578,6 +613,36 @@ static void journal_bytes(const struct lp_journal *j, const bool *skip,
 	memcpy(out, orig, LP_CODE_LEN);
 }
 
+/*
+ * The body of the version of a function that runs now, for strict mode:
+ * the replacement a journal record points the pad at, or the function's
+ * own symbol.  0 and 0 if it cannot be told (no symbol size).
+ */
+static void live_body(struct txn *x, const struct change *c, uint64_t sym_size,
+		      uint64_t *lo, uint64_t *hi)
+{
+	const struct lp_jpatch *p;
+	size_t fi;
+
+	*lo = *hi = 0;
+	p = lp_journal_live(x->j, c->addr, &fi);
+	if (p) {
+		uint64_t at = p->funcs[fi].new_addr;
+		const struct lp_module *m = lp_proc_module_at(x->proc, at);
+		uint64_t size = m ? lp_elf_func_size(m->elf, at - m->bias) : 0;
+
+		if (size) {
+			*lo = at;
+			*hi = at + size;
+		}
+		return;
+	}
+	if (sym_size) {
+		*lo = c->addr;
+		*hi = c->addr + sym_size;
+	}
+}
+
 /* A function of the new patch: find it, and check it can take a jump. */
 static int resolve_new(struct txn *x, size_t i, struct lp_jfunc *jf)
 {
@@ -651,6 +716,7 @@ static int resolve_new(struct txn *x, size_t i, struct lp_jfunc *jf)
 	}
 	c->entry = c->addr + c->entry_off;
 	c->jump_after = true;
+	live_body(x, c, sym.size, &c->old_lo, &c->old_hi);
 	return 0;
 }
 
@@ -679,9 +745,81 @@ static int resolve_dropped(struct txn *x)
 			journal_bytes(x->j, NULL, c->orig, c->addr, c->entry_off, c->now);
 			journal_bytes(x->j, x->drop, c->orig, c->addr, c->entry_off, c->want);
 			c->jump_after = memcmp(c->want, c->orig, LP_CODE_LEN) != 0;
+			if (memcmp(c->now, c->want, LP_CODE_LEN))
+				live_body(x, c, 0, &c->old_lo, &c->old_hi);
 		}
 	}
 	return 0;
+}
+
+/*
+ * Records a killed run left under way: its apply or revert is finished
+ * now (rolled forward: the patch's code was loaded before its record was
+ * written, and either end is a consistent state).  The bytes may be
+ * anywhere between: each of pad and entry as before or as after.
+ */
+static int resolve_repaired(struct txn *x)
+{
+	bool *only = calloc(x->j->n + 1, sizeof(*only));
+	size_t i, k;
+
+	if (!only)
+		return -ENOMEM;
+	for (i = 0; i < x->j->n; i++) {
+		const struct lp_jpatch *p = &x->j->p[i];
+
+		if (!x->repair[i])
+			continue;
+		lp_info(x->ctx, "finishing the %s of patch %s, interrupted by a run that died",
+			x->drop[i] ? "revert" : "apply", p->id);
+		memset(only, 0, x->j->n * sizeof(*only));
+		only[i] = true;
+		for (k = 0; k < p->nfuncs; k++) {
+			const struct lp_jfunc *f = &p->funcs[k];
+			struct change *c = change_at(x, f->addr);
+
+			if (!c) {
+				c = &x->c[x->nc++];
+				c->name = f->name;
+				c->addr = f->addr;
+				c->entry_off = f->entry_off;
+				c->entry = c->addr + c->entry_off;
+				memcpy(c->orig, f->orig, LP_CODE_LEN);
+				journal_bytes(x->j, NULL, c->orig, c->addr, c->entry_off, c->now);
+				journal_bytes(x->j, x->drop, c->orig, c->addr, c->entry_off,
+					      c->want);
+				c->jump_after = memcmp(c->want, c->orig, LP_CODE_LEN) != 0;
+			}
+			c->nops_now = false; /* (the entry may be either) */
+			c->has_alt = true;
+			if (x->drop[i]) /* reverting: maybe done already */
+				journal_bytes(x->j, x->drop, c->orig, c->addr, c->entry_off,
+					      c->alt);
+			else /* applying: maybe not begun */
+				journal_bytes(x->j, only, c->orig, c->addr, c->entry_off,
+					      c->alt);
+		}
+	}
+	free(only);
+	return 0;
+}
+
+/* The bytes found are those expected, or what a killed run left. */
+static bool bytes_as_expected(const struct change *c, const uint8_t *found)
+{
+	size_t entry = LP_PAD_LEN + c->entry_off;
+	uint8_t mixed[LP_CODE_LEN];
+
+	if (!memcmp(found, c->now, LP_CODE_LEN))
+		return true;
+	if (!c->has_alt)
+		return false;
+	memcpy(mixed, c->now, LP_CODE_LEN);
+	if (!memcmp(found, c->alt, LP_PAD_LEN))
+		memcpy(mixed, c->alt, LP_PAD_LEN);
+	if (!memcmp(found + entry, c->alt + entry, LP_ENTRY_LEN))
+		memcpy(mixed + entry, c->alt + entry, LP_ENTRY_LEN);
+	return !memcmp(found, mixed, LP_CODE_LEN);
 }
 
 /*
@@ -740,7 +878,7 @@ static int prepare(struct txn *x)
 	int err;
 
 	for (i = 0; i < x->j->n; i++)
-		if (x->drop[i])
+		if (x->drop[i] || x->repair[i])
 			nmax += x->j->p[i].nfuncs;
 	x->c = calloc(nmax + 1, sizeof(*x->c));
 	if (!x->c)
@@ -765,6 +903,8 @@ static int prepare(struct txn *x)
 		}
 	}
 	err = resolve_dropped(x);
+	if (!err)
+		err = resolve_repaired(x);
 	if (!err)
 		err = find_unmaps(x);
 	return err;
@@ -801,9 +941,18 @@ static int check_journal(struct txn *x, uint64_t gen)
 		if (err)
 			return lp_fail(x->ctx, err, "cannot read the mappings of process %d: %s",
 				       x->proc->pid, lp_strerror(err));
-		for (i = 0; i < m->nmaps; i++)
-			if (!strcmp(m->maps[i].name, "journal") && m->maps[i].start != x->jaddr)
+		for (i = 0; i < m->nmaps; i++) {
+			size_t k;
+			bool known = m->maps[i].start == x->jaddr;
+
+			/* (one mapped, never written, by a run that died is
+			 * not a journal: it was there when we looked) */
+			for (k = 0; k < x->j->nmaps && !known; k++)
+				known = x->j->maps[k].journal &&
+					x->j->maps[k].start == m->maps[i].start;
+			if (!strcmp(m->maps[i].name, "journal") && !known)
 				other = true;
+		}
 		lp_journal_free(m);
 		now = other ? gen + 1 : gen;
 	} else {
@@ -850,6 +999,7 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 	err = load(x);
 	if (err)
 		goto out;
+	lp_fault_point(x->ctx, "load");
 	fill_new(x);
 
 	lp_debug(x->ctx, "loaded; stopping the world");
@@ -866,6 +1016,7 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 			err = lp_world_stop(&w);
 		if (err)
 			goto fail_release;
+		lp_fault_point(x->ctx, "seize");
 		lp_debug(x->ctx, "attempt %u: %zu threads stopped in %.3f ms", attempts, w.n,
 			 lp_now_ms() - w.t_first_stop);
 		lp_world_fix_eintr(&w);
@@ -879,7 +1030,7 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 			uint8_t now[LP_CODE_LEN];
 
 			if (lp_proc_read(proc, x->c[i].addr - LP_PAD_LEN, now, LP_CODE_LEN) ||
-			    memcmp(now, x->c[i].now, LP_CODE_LEN)) {
+			    !bytes_as_expected(&x->c[i], now)) {
 				err = lp_fail(x->ctx, -LP_EPATCHED,
 					      "the code of %s changed during the operation",
 					      x->c[i].name);
@@ -940,6 +1091,7 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		goto fail_release;
 
 	/* 6. release */
+	lp_fault_point(x->ctx, "detach");
 	lp_world_release(&w);
 	if (res) {
 		res->pause_ms = w.t_last_resume - w.t_first_stop;
@@ -1014,6 +1166,13 @@ static double timeout_of(const struct lp_apply_opts *opts)
 	return 10000;
 }
 
+static enum lp_mode mode_of(const struct lp_apply_opts *opts)
+{
+	if (opts && opts->sz >= offsetof(struct lp_apply_opts, mode) + sizeof(opts->mode))
+		return opts->mode;
+	return LP_MODE_ENTRY;
+}
+
 static unsigned int flags_of(const struct lp_apply_opts *opts)
 {
 	if (opts && opts->sz >= offsetof(struct lp_apply_opts, flags) + sizeof(unsigned int))
@@ -1025,6 +1184,7 @@ static unsigned int flags_of(const struct lp_apply_opts *opts)
 static int begin(struct lp_ctx *ctx, pid_t pid, struct txn *x)
 {
 	pid_t tracer = 0;
+	size_t i;
 	int err;
 
 	memset(x, 0, sizeof(*x));
@@ -1041,7 +1201,19 @@ static int begin(struct lp_ctx *ctx, pid_t pid, struct txn *x)
 	if (err)
 		return err;
 	x->drop = calloc(x->j->n + 1, sizeof(*x->drop));
-	return x->drop ? 0 : -ENOMEM;
+	x->repair = calloc(x->j->n + 1, sizeof(*x->repair));
+	if (!x->drop || !x->repair)
+		return -ENOMEM;
+	for (i = 0; i < x->j->n; i++) {
+		struct lp_jpatch *p = &x->j->p[i];
+
+		if (p->state == LP_J_APPLYING || p->state == LP_J_REVERTING) {
+			x->repair[i] = true;
+			x->drop[i] = p->state == LP_J_REVERTING;
+			p->state = LP_PATCH_APPLIED;
+		}
+	}
+	return 0;
 }
 
 static void end(struct txn *x)
@@ -1051,6 +1223,7 @@ static void end(struct txn *x)
 	free(x->c);
 	free(x->um);
 	free(x->drop);
+	free(x->repair);
 	lp_journal_free(x->j);
 	lp_proc_close(x->proc);
 }
@@ -1095,14 +1268,20 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 	if (res)
 		memset(res, 0, sizeof(*res));
 	err = begin(ctx, pid, &x);
+	x.mode = mode_of(opts);
 	if (err)
 		goto out;
 	for (i = 0; i < x.j->n; i++) {
 		if (!strcmp(x.j->p[i].id, patch->id) &&
 		    x.j->p[i].state == LP_PATCH_APPLIED) {
-			err = lp_fail(ctx, -LP_EAPPLIED,
-				      "patch %s is already applied to process %d: nothing to do",
-				      patch->id, pid);
+			/* an apply of it that a killed run left half done is
+			 * finished first: then it is applied indeed */
+			if (x.repair[i] && (err = prepare(&x)) == 0)
+				err = run(&x, timeout_of(opts), NULL);
+			if (!err)
+				err = lp_fail(ctx, -LP_EAPPLIED,
+					      "patch %s is already applied to process %d: nothing to do",
+					      patch->id, pid);
 			goto out;
 		}
 	}
@@ -1141,6 +1320,7 @@ int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
 			       "'%s' is not a patch id: give its hex digits, as livepatch list shows them",
 			       id);
 	err = begin(ctx, pid, &x);
+	x.mode = mode_of(opts);
 	if (err)
 		goto out;
 	for (i = 0; i < x.j->n; i++) {
@@ -1196,8 +1376,15 @@ int lp_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
 	int err;
 
 	err = begin(ctx, pid, &x);
+	x.mode = mode_of(opts);
 	if (!err)
 		err = prepare(&x);
+	for (i = 0; !err && i < x.j->n; i++)
+		if (x.repair[i]) {
+			/* a run killed under way: finish its work */
+			err = run(&x, timeout_of(opts), NULL);
+			goto out;
+		}
 	if (!err && (x.num || x.j->nmaps)) {
 		bool stale = false;
 
@@ -1208,10 +1395,11 @@ int lp_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
 				stale = true;
 		if (x.num || stale || (x.j->addr && !x.j->n)) {
 			err = run(&x, timeout_of(opts), NULL);
-			for (i = 0; !err && i < x.num; i++)
-				n += !x.um[i].in_use;
 		}
 	}
+out:
+	for (i = 0; !err && i < x.num; i++)
+		n += !x.um[i].in_use;
 	end(&x);
 	return err ? err : (int)n;
 }

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,21 @@ int lp_fail(struct lp_ctx *ctx, int code, const char *fmt, ...)
 	va_end(ap);
 	lp_log(ctx, LP_LOG_DEBUG, "error: %s", ctx->err);
 	return code;
+}
+
+/*
+ * A test hook: LIVEPATCH_FAULT=POINT in the environment kills the calling
+ * process with SIGKILL at that point, so that tests can show what a
+ * controller dying there leaves behind (tests/integration/faults.sh).
+ */
+void lp_fault_point(struct lp_ctx *ctx, const char *point)
+{
+	const char *want = getenv("LIVEPATCH_FAULT");
+
+	if (!want || strcmp(want, point))
+		return;
+	lp_debug(ctx, "LIVEPATCH_FAULT=%s: killed here", point);
+	raise(SIGKILL);
 }
 
 double lp_now_ms(void)
