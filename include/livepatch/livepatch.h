@@ -76,6 +76,10 @@ LP_API const char *lp_strerror(int err);
 
 /* Patch files, as written by livepatch-build. */
 LP_API int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out);
+/* The same from an open file (read once, from its start); @name is what
+ * messages call it. */
+LP_API int lp_patch_open_fd(struct lp_ctx *ctx, int fd, const char *name,
+			    struct lp_patch **out);
 LP_API void lp_patch_close(struct lp_patch *patch);
 /* Hex digest of the patch file's content: identifies the patch. */
 LP_API const char *lp_patch_id(const struct lp_patch *patch);

@@ -7,12 +7,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <ctype.h>
 #include <dirent.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +42,7 @@ enum exit_status {
 	EX_TRACED = 13,
 	EX_APPLIED = 14,
 	EX_NOTAPPLIED = 15,
+	EX_UNTRUSTED = 16,
 };
 
 static const char *prog = "livepatch";
@@ -48,7 +52,8 @@ static bool json;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: %s apply [-v] [--json] [--replace] [--mode MODE] [--timeout SECS] PID PATCH_FILE\n"
+		"Usage: %s apply [-v] [--json] [--replace] [--mode MODE] [--timeout SECS]\n"
+		"                 [--insecure-file] PID PATCH_FILE\n"
 		"       %s revert [-v] [--json] [--mode MODE] [--timeout SECS] PID PATCH_ID|--all\n"
 		"       %s list [-v] [--json] [PID]\n"
 		"       %s info PATCH_FILE\n"
@@ -69,6 +74,9 @@ static void usage(FILE *f)
 		"  -r, --replace        (apply) revert every patch applied so far, in the\n"
 		"                       same stop as the apply: for cumulative patches\n"
 		"  -a, --all            (revert) revert every applied patch\n"
+		"      --insecure-file  (apply, as root) accept a patch file that others\n"
+		"                       may write or that root or the target's owner\n"
+		"                       does not own\n"
 		"  -t, --timeout SECS   give up finding a safe point after SECS seconds\n"
 		"                       (default 10)\n"
 		"  -m, --mode MODE      (apply, revert) what a safe point is: entry (the\n"
@@ -149,6 +157,39 @@ static void json_key(const char *k, bool first)
 	putchar(':');
 }
 
+static void json_error(const char *cmd, pid_t pid, int status, const char *line)
+{
+	putchar('{');
+	json_key("command", true);
+	json_str(cmd);
+	json_key("pid", false);
+	printf("%d", (int)pid);
+	json_key("status", false);
+	json_str(status == EX_APPLIED ? "already-applied" : "error");
+	json_key("exit_status", false);
+	printf("%d", status);
+	json_key("error", false);
+	json_str(line);
+	printf("}\n");
+}
+
+/* A failure of the CLI itself: the line, and with --json the document. */
+static int fail_cmd(const char *cmd, pid_t pid, int status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail_cmd(const char *cmd, pid_t pid, int status, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", prog, line);
+	if (json)
+		json_error(cmd, pid, status, line);
+	return status;
+}
+
 /* One line: the library's detail, and what to do where it helps; with
  * --json the same as a document on stdout too. */
 static int report_cmd(struct lp_ctx *ctx, int err, const char *cmd, pid_t pid)
@@ -167,18 +208,7 @@ static int report_cmd(struct lp_ctx *ctx, int err, const char *cmd, pid_t pid)
 		char line[1024];
 
 		snprintf(line, sizeof(line), "%s%s", *msg ? msg : lp_strerror(err), hint);
-		putchar('{');
-		json_key("command", true);
-		json_str(cmd);
-		json_key("pid", false);
-		printf("%d", (int)pid);
-		json_key("status", false);
-		json_str(status == EX_APPLIED ? "already-applied" : "error");
-		json_key("exit_status", false);
-		printf("%d", status);
-		json_key("error", false);
-		json_str(line);
-		printf("}\n");
+		json_error(cmd, pid, status, line);
 	}
 	return status;
 }
@@ -315,7 +345,40 @@ static void json_result(const struct lp_apply_result *res)
 struct opts {
 	struct lp_apply_opts ao;
 	bool all;
+	bool insecure;
 };
+
+/*
+ * The patch file as we will read it: opened once here, its owner and
+ * mode checked on the open file, which lp_patch_open_fd then reads whole
+ * into memory, so the bytes verified and loaded are those of the file
+ * checked even if its path is replaced meanwhile.  Run as root, a file that group or others
+ * may write, or that neither root nor the target's owner owns, could be
+ * anybody's code running in the target: refused unless --insecure-file.
+ * Returns 0, or an exit status after printing why.
+ */
+static int open_trusted(const char *file, pid_t pid, bool insecure, int *fd)
+{
+	struct stat st, pst;
+	char proc[32];
+
+	*fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (*fd < 0)
+		return fail_cmd("apply", pid, errno == EACCES ? EX_PERM : EX_BADPATCH,
+				"cannot open patch file %s: %s", file, strerror(errno));
+	if (fstat(*fd, &st) || geteuid() != 0 || insecure)
+		return 0;
+	snprintf(proc, sizeof(proc), "/proc/%d", (int)pid);
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return fail_cmd("apply", pid, EX_UNTRUSTED,
+				"refusing patch file %s: it is writable by %s (chmod go-w it, or give --insecure-file)",
+				file, st.st_mode & S_IWOTH ? "others" : "its group");
+	if (st.st_uid != 0 && (stat(proc, &pst) || st.st_uid != pst.st_uid))
+		return fail_cmd("apply", pid, EX_UNTRUSTED,
+				"refusing patch file %s: it belongs to uid %u, neither root nor the owner of process %d (chown it, or give --insecure-file)",
+				file, (unsigned int)st.st_uid, (int)pid);
+	return 0;
+}
 
 static int parse_opts(int argc, char **argv, bool is_apply, struct opts *o)
 {
@@ -326,6 +389,7 @@ static int parse_opts(int argc, char **argv, bool is_apply, struct opts *o)
 		{ "all", no_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "insecure-file", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -337,6 +401,11 @@ static int parse_opts(int argc, char **argv, bool is_apply, struct opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "vjrat:m:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'I':
+			if (!is_apply)
+				goto bad;
+			o->insecure = true;
+			break;
 		case 'm':
 			if (!strcmp(optarg, "entry")) {
 				o->ao.mode = LP_MODE_ENTRY;
@@ -387,6 +456,7 @@ bad:
 
 static int cmd_apply(int argc, char **argv)
 {
+	int fd = -1;
 	struct opts o;
 	struct lp_apply_result res;
 	struct lp_patch *patch = NULL;
@@ -410,7 +480,12 @@ static int cmd_apply(int argc, char **argv)
 	ctx = new_ctx();
 	if (!ctx)
 		return EX_FAIL;
-	err = lp_patch_open(ctx, argv[optind + 1], &patch);
+	err = open_trusted(argv[optind + 1], pid, o.insecure, &fd);
+	if (err) {
+		ret = err;
+		goto out;
+	}
+	err = lp_patch_open_fd(ctx, fd, argv[optind + 1], &patch);
 	if (err) {
 		ret = report_cmd(ctx, err == -ENOENT ? -LP_EBADPATCH : err, "apply", pid);
 		goto out;
@@ -464,6 +539,8 @@ static int cmd_apply(int argc, char **argv)
 	}
 	ret = EX_OK;
 out:
+	if (fd >= 0)
+		close(fd);
 	free_ids(replaced, nreplaced);
 	lp_patch_close(patch);
 	lp_ctx_free(ctx);

@@ -317,7 +317,9 @@ static int read_funcs(struct lp_ctx *ctx, struct lp_patch *p, const char *path)
 	return err;
 }
 
-int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out)
+/* Read from @file; say @path in messages (they differ for an open fd). */
+static int patch_open(struct lp_ctx *ctx, const char *file, const char *path,
+		      struct lp_patch **out)
 {
 	struct lp_patch *p;
 	const uint8_t *info, *img;
@@ -328,7 +330,7 @@ int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out)
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	err = lp_elf_open(ctx, path, &p->elf);
+	err = lp_elf_open(ctx, file, &p->elf);
 	if (err == -ENOENT) {
 		err = lp_fail(ctx, -ENOENT, "patch file %s does not exist", path);
 		goto fail;
@@ -362,7 +364,7 @@ int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out)
 	err = read_targets(ctx, p, path, info, info_size);
 	if (err)
 		goto fail;
-	err = name_patch(p, path);
+	err = name_patch(p, file);
 	if (err)
 		goto fail;
 	err = read_funcs(ctx, p, path);
@@ -373,6 +375,19 @@ int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out)
 fail:
 	lp_patch_close(p);
 	return err;
+}
+
+int lp_patch_open(struct lp_ctx *ctx, const char *path, struct lp_patch **out)
+{
+	return patch_open(ctx, path, path, out);
+}
+
+int lp_patch_open_fd(struct lp_ctx *ctx, int fd, const char *name, struct lp_patch **out)
+{
+	char file[64];
+
+	snprintf(file, sizeof(file), "/proc/self/fd/%d", fd);
+	return patch_open(ctx, file, name ? name : file, out);
 }
 
 void lp_patch_close(struct lp_patch *p)

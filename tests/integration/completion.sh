@@ -52,6 +52,8 @@ expect_offer --version livepatch --
 expect_offer --replace livepatch apply --
 expect_offer --json livepatch list --j
 expect_offer --all livepatch revert --
+expect_offer strict livepatch apply --mode ""
+expect_offer "$TARGET_PID" livepatch apply --mode strict "$TARGET_PID"
 expect_no_offer --replace livepatch revert --
 expect_offer "$TARGET_PID" livepatch apply "$TARGET_PID"
 expect_offer "$T/fix.lpatch" livepatch apply "$TARGET_PID" "$T/f"
