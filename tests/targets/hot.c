@@ -22,6 +22,13 @@
  *                     the handler calls answer() too and stores its result
  *                     in a second slot of the worker, which counts like the
  *                     first one for "ready", "all-new" and "status".
+ *   -DLOCKED_VARIANT  before anything else, lock the process down as
+ *                     systemd's MemoryDenyWriteExecute does: the kernel's
+ *                     PR_SET_MDWE (where there is one) and a seccomp
+ *                     filter refusing mmap with PROT_WRITE|PROT_EXEC and
+ *                     mprotect/pkey_mprotect with PROT_EXEC; prints
+ *                     "locked" once an mprotect(PROT_EXEC) fails, or
+ *                     "lock-failed".
  *   -DSTUCK_VARIANT   (usage: hot N [entry|pad]) an extra thread
  *                     single-steps itself into answer() and blocks in the
  *                     SIGTRAP handler once the first of two NOPs has
@@ -278,6 +285,53 @@ static void print_value(void)
 		printf("%d", v);
 }
 
+#ifdef LOCKED_VARIANT
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#define ARG_LO(n) (offsetof(struct seccomp_data, args) + 8 * (n))
+
+static void lock_down(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mmap, 0, 4),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2)),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, PROT_WRITE | PROT_EXEC),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PROT_WRITE | PROT_EXEC, 5, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_mprotect, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pkey_mprotect, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARG_LO(2)),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, PROT_EXEC, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { (unsigned short)(sizeof(f) / sizeof(f[0])), f };
+	void *page;
+
+	/* the kernel's own switch: no mapping may become executable later */
+	prctl(65 /* PR_SET_MDWE */, 1 /* PR_MDWE_REFUSE_EXEC_GAIN */, 0, 0, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0)) {
+		printf("lock-failed %s\n", strerror(errno));
+		fflush(stdout);
+		return;
+	}
+	page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page != MAP_FAILED && mprotect(page, 4096, PROT_READ | PROT_EXEC) &&
+	    errno == EPERM)
+		printf("locked\n");
+	else
+		printf("lock-failed\n");
+	fflush(stdout);
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	long nworkers = 1;
@@ -297,6 +351,9 @@ int main(int argc, char **argv)
 		}
 	}
 	nslots = nworkers;
+#ifdef LOCKED_VARIANT
+	lock_down();
+#endif
 #ifdef STUCK_VARIANT
 	set_stop(argc > 2 ? argv[2] : "entry");
 	nslots++;
