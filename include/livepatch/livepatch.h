@@ -194,6 +194,25 @@ struct lp_applied_func {
 	int live;             /* 1 if the patch's version is the one running now */
 };
 
+/*
+ * The machine's processes a patch concerns.  lp_find_module: every process
+ * mapping a module with @build_id (by build-id: a container's copy of the
+ * same file counts), and, when @name is given, every process mapping a
+ * module of that file name with another build-id (same_build 0: the patch
+ * does not fit it).  lp_find_patch: every process whose journal has patch
+ * @id applied.  The caller frees *out.
+ */
+struct lp_match {
+	pid_t pid;
+	int same_build;
+	char build_id[84];   /* the module's ("" if it has none) */
+	char path[512];      /* the module's path in the process */
+};
+
+LP_API int lp_find_module(struct lp_ctx *ctx, const char *build_id, const char *name,
+			  struct lp_match **out, size_t *n);
+LP_API int lp_find_patch(struct lp_ctx *ctx, const char *id, pid_t **out, size_t *n);
+
 /* Read the journal of @pid (an empty one if it holds no patches). */
 LP_API int lp_journal_read(struct lp_ctx *ctx, pid_t pid, struct lp_journal **out);
 LP_API void lp_journal_free(struct lp_journal *j);

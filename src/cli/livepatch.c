@@ -11,6 +11,8 @@
 #include <getopt.h>
 #include <limits.h>
 #include <sched.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <ctype.h>
@@ -43,6 +45,8 @@ enum exit_status {
 	EX_APPLIED = 14,
 	EX_NOTAPPLIED = 15,
 	EX_UNTRUSTED = 16,
+	EX_PARTIAL = 17,
+	EX_NONE = 18,
 };
 
 static const char *prog = "livepatch";
@@ -54,7 +58,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: %s apply [-v] [--json] [--replace] [--mode MODE] [--timeout SECS]\n"
 		"                 [--insecure-file] PID PATCH_FILE\n"
+		"       %s apply --all [-j N] [options] PATCH_FILE\n"
 		"       %s revert [-v] [--json] [--mode MODE] [--timeout SECS] PID PATCH_ID|--all\n"
+		"       %s revert --all [-j N] [options] PATCH_ID\n"
 		"       %s list [-v] [--json] [PID]\n"
 		"       %s info PATCH_FILE\n"
 		"       %s check [-v] [--json] FILE|PID\n"
@@ -70,10 +76,15 @@ static void usage(FILE *f)
 		"Options:\n"
 		"  -v, --verbose        report the steps and the pause (twice: debug);\n"
 		"                       (check) list every function\n"
-		"  -j, --json           print the result as one JSON document\n"
+		"      --json           print the result as one JSON document\n"
 		"  -r, --replace        (apply) revert every patch applied so far, in the\n"
 		"                       same stop as the apply: for cumulative patches\n"
-		"  -a, --all            (revert) revert every applied patch\n"
+		"  -a, --all            (apply) apply PATCH_FILE to every process that\n"
+		"                       maps its target (by build-id); (revert) with\n"
+		"                       PID, revert every patch of PID; with a 16-digit\n"
+		"                       PATCH_ID, revert it in every process holding it\n"
+		"  -j, --jobs N         (--all) handle N processes at a time (default:\n"
+		"                       twice the number of CPUs)\n"
 		"      --insecure-file  (apply, as root) accept a patch file that others\n"
 		"                       may write or that root or the target's owner\n"
 		"                       does not own\n"
@@ -85,7 +96,7 @@ static void usage(FILE *f)
 		"                       function changed, at any depth of its stack)\n"
 		"  -h, --help           show this help\n"
 		"  -V, --version        show the version\n",
-		prog, prog, prog, prog, prog, prog);
+		prog, prog, prog, prog, prog, prog, prog, prog);
 }
 
 static void log_cb(enum lp_log_level level, const char *msg, void *user)
@@ -346,6 +357,7 @@ struct opts {
 	struct lp_apply_opts ao;
 	bool all;
 	bool insecure;
+	long jobs;
 };
 
 /*
@@ -373,6 +385,10 @@ static int open_trusted(const char *file, pid_t pid, bool insecure, int *fd)
 		return fail_cmd("apply", pid, EX_UNTRUSTED,
 				"refusing patch file %s: it is writable by %s (chmod go-w it, or give --insecure-file)",
 				file, st.st_mode & S_IWOTH ? "others" : "its group");
+	if (st.st_uid != 0 && !pid)
+		return fail_cmd("apply", pid, EX_UNTRUSTED,
+				"refusing patch file %s: it belongs to uid %u, not root, and goes to every process (chown it, or give --insecure-file)",
+				file, (unsigned int)st.st_uid);
 	if (st.st_uid != 0 && (stat(proc, &pst) || st.st_uid != pst.st_uid))
 		return fail_cmd("apply", pid, EX_UNTRUSTED,
 				"refusing patch file %s: it belongs to uid %u, neither root nor the owner of process %d (chown it, or give --insecure-file)",
@@ -384,7 +400,8 @@ static int parse_opts(int argc, char **argv, bool is_apply, struct opts *o)
 {
 	static const struct option opts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "replace", no_argument, NULL, 'r' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -399,7 +416,7 @@ static int parse_opts(int argc, char **argv, bool is_apply, struct opts *o)
 	memset(o, 0, sizeof(*o));
 	o->ao.sz = sizeof(o->ao);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vjrat:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vj:rat:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'I':
 			if (!is_apply)
@@ -420,8 +437,16 @@ static int parse_opts(int argc, char **argv, bool is_apply, struct opts *o)
 		case 'v':
 			verbosity++;
 			break;
-		case 'j':
+		case 'J':
 			json = true;
+			break;
+		case 'j':
+			o->jobs = strtol(optarg, &end, 10);
+			if (*end || end == optarg || o->jobs < 1 || o->jobs > 1024) {
+				fprintf(stderr, "%s: bad --jobs '%s': give a number from 1 to 1024\n",
+					prog, optarg);
+				return EX_USAGE;
+			}
 			break;
 		case 'r':
 			if (!is_apply)
@@ -429,8 +454,6 @@ static int parse_opts(int argc, char **argv, bool is_apply, struct opts *o)
 			o->ao.flags |= LP_APPLY_REPLACE;
 			break;
 		case 'a':
-			if (is_apply)
-				goto bad;
 			o->all = true;
 			break;
 		case 't':
@@ -454,6 +477,358 @@ bad:
 	return EX_USAGE;
 }
 
+/* ---- many processes at once (apply --all, revert --all ID) -------------- */
+
+enum outcome { OUT_DONE, OUT_ALREADY, OUT_SKIPPED, OUT_FAILED };
+
+struct job {
+	pid_t pid;
+	pid_t worker;
+	int fd;
+	enum outcome out;
+	int status;          /* exit status the run would have alone */
+	double pause_ms;
+	char detail[512];
+	char exe[256];
+	size_t len;
+	char buf[700];
+};
+
+static const char *outcome_name(enum outcome o, bool revert)
+{
+	switch (o) {
+	case OUT_DONE: return revert ? "reverted" : "patched";
+	case OUT_ALREADY: return revert ? "not-applied" : "already-applied";
+	case OUT_SKIPPED: return "skipped";
+	default: return "failed";
+	}
+}
+
+/* In the worker process: one apply or revert, its result on @fd. */
+static void work_one(int fd, pid_t pid, const struct lp_patch *patch, const char *id,
+		     const struct lp_apply_opts *ao)
+{
+	struct lp_apply_result res = { 0 };
+	struct lp_ctx *ctx;
+	int err;
+	char line[700];
+
+	raise_priority();
+	if (lp_ctx_new(&ctx))
+		_exit(1);
+	lp_ctx_set_log(ctx, NULL, NULL, LP_LOG_ERROR);
+	err = patch ? lp_apply(ctx, pid, patch, ao, &res) : lp_revert(ctx, pid, id, ao, &res);
+	snprintf(line, sizeof(line), "%d %.3f %s\n", err < 0 ? err : 0, res.pause_ms,
+		 err < 0 ? lp_ctx_errmsg(ctx) : "");
+	if (write(fd, line, strlen(line)) < 0)
+		_exit(1);
+	lp_ctx_free(ctx);
+	_exit(0);
+}
+
+static void classify(struct job *j, int err, bool revert)
+{
+	j->status = err ? status_of(err) : EX_OK;
+	if (!err)
+		j->out = OUT_DONE;
+	else if (err == -LP_EAPPLIED || (revert && err == -LP_ENOTAPPLIED))
+		j->out = OUT_ALREADY;
+	else if (err == -ESRCH || err == -LP_EEXITED)
+		j->out = OUT_SKIPPED;
+	else
+		j->out = OUT_FAILED;
+}
+
+static void progress(size_t done, size_t n, const size_t count[4], bool revert)
+{
+	char bar[31];
+	size_t k, fill = n ? done * 30 / n : 30;
+
+	for (k = 0; k < 30; k++)
+		bar[k] = k < fill ? '#' : '.';
+	bar[30] = 0;
+	fprintf(stderr, "\r%s: [%s] %zu/%zu: %zu %s, %zu %s, %zu skipped, %zu failed ", prog, bar,
+		done, n, count[OUT_DONE], revert ? "reverted" : "patched", count[OUT_ALREADY],
+		revert ? "not applied" : "already", count[OUT_SKIPPED], count[OUT_FAILED]);
+	if (done == n)
+		fputc('\n', stderr);
+}
+
+/*
+ * Run one job per process, @jobs at a time, each in a process of its own
+ * (it becomes the tracer of its target, and one target's trouble cannot
+ * stall the others).  Jobs already decided (skipped) are not run.
+ */
+static void run_jobs(struct job *v, size_t n, long jobs, const struct lp_patch *patch,
+		     const char *id, const struct lp_apply_opts *ao)
+{
+	bool tty = isatty(STDERR_FILENO) && !json;
+	size_t next = 0, running = 0, done = 0, count[4] = { 0 }, i;
+	bool revert = !patch;
+
+	for (i = 0; i < n; i++)
+		if (v[i].out == OUT_SKIPPED) {
+			v[i].fd = -1;
+			count[OUT_SKIPPED]++;
+			done++;
+		}
+	while (done < n) {
+		struct pollfd pfd[1024];
+		size_t map[1024], np = 0;
+
+		while (running < (size_t)jobs && next < n) {
+			struct job *j = &v[next++];
+			int p[2];
+
+			if (j->out == OUT_SKIPPED)
+				continue;
+			if (pipe2(p, O_CLOEXEC)) {
+				j->out = OUT_FAILED;
+				snprintf(j->detail, sizeof(j->detail), "pipe: %s", strerror(errno));
+				count[OUT_FAILED]++;
+				done++;
+				continue;
+			}
+			fflush(NULL);
+			j->worker = fork();
+			if (j->worker == 0) {
+				close(p[0]);
+				work_one(p[1], j->pid, patch, id, ao);
+			}
+			close(p[1]);
+			if (j->worker < 0) {
+				close(p[0]);
+				j->out = OUT_FAILED;
+				snprintf(j->detail, sizeof(j->detail), "fork: %s", strerror(errno));
+				count[OUT_FAILED]++;
+				done++;
+				continue;
+			}
+			j->fd = p[0];
+			j->len = 0;
+			running++;
+		}
+		for (i = 0; i < next && np < 1024; i++)
+			if (v[i].fd >= 0 && v[i].worker > 0) {
+				pfd[np].fd = v[i].fd;
+				pfd[np].events = POLLIN;
+				map[np++] = i;
+			}
+		if (!np)
+			break;
+		if (poll(pfd, np, -1) < 0 && errno != EINTR)
+			break;
+		for (i = 0; i < np; i++) {
+			struct job *j = &v[map[i]];
+			ssize_t r;
+			int err = 0, st;
+
+			if (!pfd[i].revents)
+				continue;
+			r = read(j->fd, j->buf + j->len, sizeof(j->buf) - 1 - j->len);
+			if (r > 0) {
+				j->len += (size_t)r;
+				if (j->len < sizeof(j->buf) - 1)
+					continue;
+			}
+			/* end of the worker's output */
+			close(j->fd);
+			j->fd = -1;
+			while (waitpid(j->worker, &st, 0) < 0 && errno == EINTR)
+				;
+			j->worker = 0;
+			running--;
+			done++;
+			j->buf[j->len] = 0;
+			if (sscanf(j->buf, "%d %lf", &err, &j->pause_ms) == 2) {
+				char *msg = strchr(j->buf, ' ');
+
+				msg = msg ? strchr(msg + 1, ' ') : NULL;
+				snprintf(j->detail, sizeof(j->detail), "%s", msg ? msg + 1 : "");
+				j->detail[strcspn(j->detail, "\n")] = 0;
+				classify(j, err, revert);
+			} else {
+				j->out = OUT_FAILED;
+				j->status = EX_FAIL;
+				snprintf(j->detail, sizeof(j->detail), "the worker died (%s)",
+					 WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "no result");
+			}
+			count[j->out]++;
+			if (tty)
+				progress(done, n, count, revert);
+		}
+	}
+}
+
+static void exe_of(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, buf, len - 1);
+	buf[n > 0 ? n : 0] = 0;
+}
+
+/* The table or the document, and the exit status: everything, something
+ * or nothing succeeded. */
+static int report_jobs(const struct job *v, size_t n, const char *id, bool revert)
+{
+	size_t count[4] = { 0 }, i;
+	const char *verdict;
+	int ret;
+
+	for (i = 0; i < n; i++)
+		count[v[i].out]++;
+	if (count[OUT_FAILED] == 0 && count[OUT_DONE] + count[OUT_ALREADY] > 0) {
+		verdict = "all";
+		ret = EX_OK;
+	} else if (count[OUT_DONE] + count[OUT_ALREADY] > 0) {
+		verdict = "partial";
+		ret = EX_PARTIAL;
+	} else {
+		verdict = "none";
+		ret = EX_NONE;
+	}
+	if (json) {
+		putchar('{');
+		json_key("command", true);
+		json_str(revert ? "revert" : "apply");
+		json_key("all", false);
+		printf("true");
+		json_key("id", false);
+		json_str(id);
+		json_key("results", false);
+		putchar('[');
+		for (i = 0; i < n; i++) {
+			if (i)
+				putchar(',');
+			putchar('{');
+			json_key("pid", true);
+			printf("%d", (int)v[i].pid);
+			json_key("exe", false);
+			json_str(v[i].exe);
+			json_key("status", false);
+			json_str(outcome_name(v[i].out, revert));
+			json_key("exit_status", false);
+			printf("%d", v[i].status);
+			json_key("detail", false);
+			json_str(v[i].detail);
+			if (v[i].out == OUT_DONE) {
+				json_key("pause_ms", false);
+				printf("%.3f", v[i].pause_ms);
+			}
+			putchar('}');
+		}
+		putchar(']');
+		json_key(revert ? "reverted" : "patched", false);
+		printf("%zu", count[OUT_DONE]);
+		json_key(revert ? "not_applied" : "already_applied", false);
+		printf("%zu", count[OUT_ALREADY]);
+		json_key("skipped", false);
+		printf("%zu", count[OUT_SKIPPED]);
+		json_key("failed", false);
+		printf("%zu", count[OUT_FAILED]);
+		json_key("status", false);
+		json_str(verdict);
+		printf("}\n");
+		return ret;
+	}
+	if (n)
+		printf("%-8s %-40s %-16s %s\n", "PID", "PROGRAM", "RESULT", "DETAIL");
+	for (i = 0; i < n; i++) {
+		char detail[600];
+
+		if (v[i].out == OUT_DONE)
+			snprintf(detail, sizeof(detail), "pause %.3f ms", v[i].pause_ms);
+		else
+			snprintf(detail, sizeof(detail), "%s", v[i].detail);
+		printf("%-8d %-40s %-16s %s\n", (int)v[i].pid, v[i].exe,
+		       outcome_name(v[i].out, revert), detail);
+	}
+	printf("%s: patch %s: %zu %s, %zu %s, %zu skipped, %zu failed (%zu process%s)\n", prog,
+	       id, count[OUT_DONE], revert ? "reverted" : "patched", count[OUT_ALREADY],
+	       revert ? "not applied" : "already applied", count[OUT_SKIPPED],
+	       count[OUT_FAILED], n, n == 1 ? "" : "es");
+	return ret;
+}
+
+static long default_jobs(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? 2 * n : 4;
+}
+
+/* apply --all PATCH_FILE: every process mapping the patch's target. */
+static int apply_all(struct lp_ctx *ctx, const struct lp_patch *patch, const struct opts *o)
+{
+	struct lp_match *m = NULL;
+	struct job *v;
+	const char *bid, *name;
+	size_t n = 0, i;
+	int err, ret;
+
+	lp_patch_target(patch, 0, &bid, &name);
+	err = lp_find_module(ctx, bid, name, &m, &n);
+	if (err)
+		return report_cmd(ctx, err, "apply", 0);
+	v = calloc(n + 1, sizeof(*v));
+	if (!v) {
+		free(m);
+		return EX_FAIL;
+	}
+	for (i = 0; i < n; i++) {
+		v[i].pid = m[i].pid;
+		v[i].fd = -1;
+		exe_of(v[i].pid, v[i].exe, sizeof(v[i].exe));
+		if (!m[i].same_build) {
+			v[i].out = OUT_SKIPPED;
+			v[i].status = EX_BUILDID;
+			snprintf(v[i].detail, sizeof(v[i].detail),
+				 "%.200s is another build (build-id %.80s, the patch is for %.80s)", m[i].path,
+				 m[i].build_id[0] ? m[i].build_id : "none", bid);
+		}
+	}
+	free(m);
+	if (!n && !json)
+		fprintf(stderr, "%s: no process maps %s with build-id %s\n", prog, name, bid);
+	run_jobs(v, n, o->jobs ? o->jobs : default_jobs(), patch, NULL, &o->ao);
+	ret = report_jobs(v, n, lp_patch_id(patch), false);
+	free(v);
+	return ret;
+}
+
+/* revert --all PATCH_ID: every process whose journal holds it. */
+static int revert_all(struct lp_ctx *ctx, const char *id, const struct opts *o)
+{
+	pid_t *pids = NULL;
+	struct job *v;
+	size_t n = 0, i;
+	int err, ret;
+
+	err = lp_find_patch(ctx, id, &pids, &n);
+	if (err)
+		return report_cmd(ctx, err, "revert", 0);
+	v = calloc(n + 1, sizeof(*v));
+	if (!v) {
+		free(pids);
+		return EX_FAIL;
+	}
+	for (i = 0; i < n; i++) {
+		v[i].pid = pids[i];
+		v[i].fd = -1;
+		exe_of(v[i].pid, v[i].exe, sizeof(v[i].exe));
+	}
+	free(pids);
+	if (!n && !json)
+		fprintf(stderr, "%s: no process holds patch %s\n", prog, id);
+	run_jobs(v, n, o->jobs ? o->jobs : default_jobs(), NULL, id, &o->ao);
+	ret = report_jobs(v, n, id, true);
+	free(v);
+	return ret;
+}
+
 static int cmd_apply(int argc, char **argv)
 {
 	int fd = -1;
@@ -469,6 +844,27 @@ static int cmd_apply(int argc, char **argv)
 	ret = parse_opts(argc, argv, true, &o);
 	if (ret)
 		return ret < 0 ? EX_OK : ret;
+	if (o.all) {
+		if (argc - optind != 1) {
+			fprintf(stderr, "%s: apply --all needs PATCH_FILE alone (see --help)\n", prog);
+			return EX_USAGE;
+		}
+		if (o.ao.flags & LP_APPLY_REPLACE) {
+			fprintf(stderr, "%s: apply --all does not take --replace\n", prog);
+			return EX_USAGE;
+		}
+		ctx = new_ctx();
+		if (!ctx)
+			return EX_FAIL;
+		pid = 0;
+		ret = open_trusted(argv[optind], 0, o.insecure, &fd);
+		if (!ret) {
+			err = lp_patch_open_fd(ctx, fd, argv[optind], &patch);
+			ret = err ? report_cmd(ctx, err == -ENOENT ? -LP_EBADPATCH : err, "apply", 0) :
+			      apply_all(ctx, patch, &o);
+		}
+		goto out;
+	}
 	if (argc - optind != 2) {
 		fprintf(stderr, "%s: apply needs PID and PATCH_FILE (see --help)\n", prog);
 		return EX_USAGE;
@@ -561,6 +957,16 @@ static int cmd_revert(int argc, char **argv)
 	ret = parse_opts(argc, argv, false, &o);
 	if (ret)
 		return ret < 0 ? EX_OK : ret;
+	/* --all with a whole patch id: that patch, in every process */
+	if (o.all && argc - optind == 1 && strlen(argv[optind]) == 16 &&
+	    strspn(argv[optind], "0123456789abcdef") == 16) {
+		ctx = new_ctx();
+		if (!ctx)
+			return EX_FAIL;
+		ret = revert_all(ctx, argv[optind], &o);
+		lp_ctx_free(ctx);
+		return ret;
+	}
 	if (argc - optind != 2 - o.all) {
 		fprintf(stderr, "%s: revert needs PID and PATCH_ID, or PID and --all (see --help)\n",
 			prog);
@@ -752,7 +1158,7 @@ static int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -762,10 +1168,10 @@ static int cmd_list(int argc, char **argv)
 	int c, err, ret = EX_OK, listed = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vjh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': verbosity++; break;
-		case 'j': json = true; break;
+		case 'J': json = true; break;
 		case 'h': usage(stdout); return EX_OK;
 		default: usage(stderr); return EX_USAGE;
 		}
@@ -1235,7 +1641,7 @@ static int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "verbose", no_argument, NULL, 'v' },
-		{ "json", no_argument, NULL, 'j' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1248,10 +1654,10 @@ static int cmd_check(int argc, char **argv)
 	int c, err, ret = EX_OK;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "vjh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v': verbosity++; break;
-		case 'j': json = true; break;
+		case 'J': json = true; break;
 		case 'h': usage(stdout); return EX_OK;
 		default: usage(stderr); return EX_USAGE;
 		}

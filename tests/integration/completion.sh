@@ -61,6 +61,8 @@ expect_no_offer "$T/notes.txt" livepatch apply "$TARGET_PID" "$T/"
 expect_offer "$id" livepatch revert "$TARGET_PID" ""
 expect_offer --all livepatch revert "$TARGET_PID" ""
 expect_offer "$T/fix.lpatch" livepatch info "$T/"
+expect_offer "$T/fix.lpatch" livepatch apply --all "$T/f"
+expect_offer --jobs livepatch apply --all --j
 expect_offer --target livepatch-build --t
 expect_offer "$T/notes.txt" livepatch-build -o "$T/n"
 log "ok"

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Finding the processes a patch is for, on the whole machine: those that
+ * map a module with the patch's target build-id (by build-id, not by path:
+ * a container's copy of the same library counts, another build does not),
+ * and those whose journal holds a given patch.
+ *
+ * Thousands of processes map the same few files, so a module's build-id
+ * is read once per file (device and inode, from /proc/PID/maps).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct bid_cache {
+	struct bid_entry {
+		char key[48];        /* "dev inode" */
+		char build_id[84];   /* "" when unreadable or absent */
+	} *e;
+	size_t n, cap;
+};
+
+static const char *cached(struct bid_cache *c, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (!strcmp(c->e[i].key, key))
+			return c->e[i].build_id;
+	return NULL;
+}
+
+static const char *remember(struct bid_cache *c, const char *key, const char *bid)
+{
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 64;
+		struct bid_entry *ne = realloc(c->e, nc * sizeof(*ne));
+
+		if (!ne)
+			return bid;
+		c->e = ne;
+		c->cap = nc;
+	}
+	snprintf(c->e[c->n].key, sizeof(c->e[c->n].key), "%s", key);
+	snprintf(c->e[c->n].build_id, sizeof(c->e[c->n].build_id), "%s", bid);
+	return c->e[c->n++].build_id;
+}
+
+/* Build-id of the file mapped at [s, e) in @pid: through map_files (the
+ * process's own file, even deleted or in another mount namespace), else
+ * through its root. */
+static void read_build_id(struct lp_ctx *ctx, pid_t pid, unsigned long long s,
+			  unsigned long long e, const char *path, char *out, size_t len)
+{
+	struct lp_ctx quiet = *ctx;
+	char file[4200];
+
+	quiet.log = NULL; /* unreadable files are not errors here */
+	out[0] = 0;
+	snprintf(file, sizeof(file), "/proc/%d/map_files/%llx-%llx", (int)pid, s, e);
+	if (!lp_elf_file_build_id(&quiet, file, out, len))
+		return;
+	snprintf(file, sizeof(file), "/proc/%d/root%s", (int)pid, path);
+	if (lp_elf_file_build_id(&quiet, file, out, len))
+		out[0] = 0;
+}
+
+static bool is_pid(const char *s, pid_t *pid)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	v = strtol(s, &end, 10);
+	if (*end || v <= 0 || v > 0x7fffffff)
+		return false;
+	*pid = (pid_t)v;
+	return true;
+}
+
+/* The match of one process, if any: 1 found (in *m), 0 none. */
+static int scan_one(struct lp_ctx *ctx, struct bid_cache *cache, pid_t pid,
+		    const char *build_id, const char *name, struct lp_match *m)
+{
+	char path[64], line[4400];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0; /* gone, or not ours to read */
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e, off;
+		char dev[16], ino[24], file[4096], key[48];
+		const char *bid, *base;
+
+		file[0] = 0;
+		if (sscanf(line, "%llx-%llx %*s %llx %15s %23s %4095[^\n]", &s, &e, &off, dev,
+			   ino, file) < 6 || file[0] != '/' || off != 0 || !strcmp(ino, "0"))
+			continue;
+		if (strstr(file, " (deleted)"))
+			*strstr(file, " (deleted)") = 0;
+		snprintf(key, sizeof(key), "%s %s", dev, ino);
+		bid = cached(cache, key);
+		if (!bid) {
+			char b[84];
+
+			read_build_id(ctx, pid, s, e, file, b, sizeof(b));
+			bid = remember(cache, key, b);
+		}
+		base = strrchr(file, '/');
+		base = base ? base + 1 : file;
+		if (strcmp(bid, build_id) && (!name || strcmp(base, name)))
+			continue;
+		memset(m, 0, sizeof(*m));
+		m->pid = pid;
+		m->same_build = !strcmp(bid, build_id);
+		snprintf(m->build_id, sizeof(m->build_id), "%s", bid);
+		snprintf(m->path, sizeof(m->path), "%s", file);
+		found = 1;
+		if (m->same_build)
+			break; /* else a later mapping may be the right build */
+	}
+	fclose(f);
+	return found;
+}
+
+int lp_find_module(struct lp_ctx *ctx, const char *build_id, const char *name,
+		   struct lp_match **out, size_t *n)
+{
+	struct bid_cache cache = { 0 };
+	struct lp_match *v = NULL, m;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	d = opendir("/proc");
+	if (!d)
+		return lp_fail(ctx, -errno, "cannot read /proc: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		pid_t pid;
+
+		if (!is_pid(de->d_name, &pid) || pid == getpid() ||
+		    !scan_one(ctx, &cache, pid, build_id, name, &m))
+			continue;
+		if (*n == cap) {
+			struct lp_match *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*nv));
+
+			if (!nv) {
+				free(v);
+				free(cache.e);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[(*n)++] = m;
+	}
+	closedir(d);
+	free(cache.e);
+	*out = v;
+	return 0;
+}
+
+int lp_find_patch(struct lp_ctx *ctx, const char *id, pid_t **out, size_t *n)
+{
+	pid_t *v = NULL;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	d = opendir("/proc");
+	if (!d)
+		return lp_fail(ctx, -errno, "cannot read /proc: %s", strerror(errno));
+	while ((de = readdir(d))) {
+		struct lp_journal *j;
+		struct lp_ctx quiet = *ctx;
+		pid_t pid;
+		size_t i;
+		bool has = false;
+
+		quiet.log = NULL;
+		if (!is_pid(de->d_name, &pid) || pid == getpid() ||
+		    lp_journal_read(&quiet, pid, &j))
+			continue;
+		for (i = 0; i < j->n; i++)
+			if (!strcmp(j->p[i].id, id) && j->p[i].state != LP_PATCH_REVERTED_IN_USE)
+				has = true;
+		lp_journal_free(j);
+		if (!has)
+			continue;
+		if (*n == cap) {
+			pid_t *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*nv));
+
+			if (!nv) {
+				free(v);
+				closedir(d);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[(*n)++] = pid;
+	}
+	closedir(d);
+	*out = v;
+	return 0;
+}
