@@ -92,6 +92,7 @@ struct txn {
 	struct pc_move *moves;
 	size_t nmoves, capmoves;
 	char why[256];                 /* why the stop is unsafe */
+	char why_frame[256];           /* the last frame found in the way */
 	enum lp_mode mode;
 };
 
@@ -188,15 +189,18 @@ static int verify_world(struct lp_unwinder *u, struct txn *x)
 		int ret;
 
 		if (t->seized && !t->stopped && !t->gone) {
-			snprintf(x->why, sizeof(x->why),
-				 "thread %d did not stop (it is in an uninterruptible wait)",
-				 t->tid);
+			snprintf(x->why, sizeof(x->why), "thread %d did not stop (%s)", t->tid,
+				 lp_proc_task_state(x->proc->pid, t->tid) == 'R' ?
+				 "it got no CPU time: the machine is busy" :
+				 "it is in an uninterruptible wait");
 			return 1;
 		}
 		if (!t->stopped || t->gone)
 			continue;
 		x->thread = i;
 		ret = lp_unwind_thread(u, t, check_frame, x);
+		if (ret == 1)
+			memcpy(x->why_frame, x->why, sizeof(x->why));
 		if (ret == 1 || ret == -ENOMEM)
 			return ret;
 		if (ret < 0) {
@@ -1049,8 +1053,10 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		lp_world_release(&w);
 		lp_info(x->ctx, "attempt %u unsafe: %s", attempts, x->why);
 		if (lp_now_ms() + backoff > deadline) {
+			/* a frame in the way says more than a thread that was
+			 * slow to stop at the last attempt */
 			err = lp_fail(x->ctx, -LP_EUNSAFE, "no safe point within %.1f s: %s",
-				      timeout_ms / 1000, x->why);
+				      timeout_ms / 1000, x->why_frame[0] ? x->why_frame : x->why);
 			goto fail_unload;
 		}
 		sleep_ms(backoff);

@@ -108,15 +108,36 @@ static int wait_stopped(struct lp_ctx *ctx, struct lp_thread *t)
 	return wait_stopped_flags(ctx, t, false);
 }
 
-/* Collect the stops of threads [first, n), for STOP_WAIT_MS at most. */
+/* A thread that is runnable but gets no CPU (a low-priority thread on a
+ * busy machine) stops as soon as it runs: it is waited for this long. */
+#define RUNNABLE_WAIT_MS 3000
+
+/* Is any thread still to stop in an uninterruptible or killable wait? */
+static bool any_blocked(struct lp_world *w, size_t first)
+{
+	size_t i;
+
+	for (i = first; i < w->n; i++) {
+		const struct lp_thread *t = &w->th[i];
+
+		if (t->seized && !t->stopped && !t->gone &&
+		    lp_proc_task_state(w->proc->pid, t->tid) != 'R')
+			return true;
+	}
+	return false;
+}
+
+/* Collect the stops of threads [first, n), for STOP_WAIT_MS at most, or
+ * RUNNABLE_WAIT_MS while those left are all merely waiting for a CPU. */
 static void collect_stops(struct lp_world *w, size_t first)
 {
-	double deadline = lp_now_ms() + STOP_WAIT_MS;
+	double start = lp_now_ms();
 	struct timespec nap = { 0, 20000 };
 	size_t i;
 
 	for (;;) {
 		bool waiting = false;
+		double now;
 
 		for (i = first; i < w->n; i++) {
 			struct lp_thread *t = &w->th[i];
@@ -125,7 +146,11 @@ static void collect_stops(struct lp_world *w, size_t first)
 			    wait_stopped_flags(w->proc->ctx, t, true) == 1)
 				waiting = true;
 		}
-		if (!waiting || lp_now_ms() > deadline)
+		if (!waiting)
+			return;
+		now = lp_now_ms();
+		if (now > start + STOP_WAIT_MS &&
+		    (now > start + RUNNABLE_WAIT_MS || any_blocked(w, first)))
 			return;
 		nanosleep(&nap, NULL);
 	}

@@ -13,7 +13,7 @@ command -v ansible-playbook >/dev/null 2>&1 ||
 PLAYBOOKS=$top_srcdir/doc/ansible
 SERVERS=$top_srcdir/tests/servers
 
-build_lib "$T/libgreet.so" "$SERVERS/libgreet.c" "$NOCET_CFLAGS"
+build_lib "$T/libgreet.so" "$SERVERS/libgreet.c" "$NOCET_CFLAGS" -DGREET_BUILD=3$$
 compile_target "$CC" "$T/greet-a" "$SERVERS/greet-a.c" -L"$T" -lgreet
 build_patch "$T/libgreet.so" "$T/greet-fix.lpatch" "$top_srcdir/patches/greet-fix.c"
 patch_id "$T/greet-fix.lpatch"

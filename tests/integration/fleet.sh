@@ -13,8 +13,10 @@
 
 SERVERS=$top_srcdir/tests/servers
 mkdir -p "$T/lib1" "$T/lib2"
-build_lib "$T/lib1/libgreet.so" "$SERVERS/libgreet.c" "$NOCET_CFLAGS"
-build_lib "$T/lib2/libgreet.so" "$SERVERS/libgreet.c" "$NOCET_CFLAGS" -DGREET_BUILD=2
+# builds of libgreet of this run only (the process id in them): apply
+# --all must not meet the processes of another test running meanwhile
+build_lib "$T/lib1/libgreet.so" "$SERVERS/libgreet.c" "$NOCET_CFLAGS" -DGREET_BUILD=1$$
+build_lib "$T/lib2/libgreet.so" "$SERVERS/libgreet.c" "$NOCET_CFLAGS" -DGREET_BUILD=2$$
 [ "$(build_id "$T/lib1/libgreet.so")" != "$(build_id "$T/lib2/libgreet.so")" ] ||
 	fail "the two builds of libgreet have the same build-id"
 compile_target "$CC" "$T/greet-a" "$SERVERS/greet-a.c" -L"$T/lib1" -lgreet

@@ -16,7 +16,7 @@
  * REQUEST may hold the escapes \\ \e \t \r and \xHH.  In an answer, bytes
  * outside 0x20-0x7e are written \xHH, and a backslash as \\.  Instead of an
  * answer: "<closed>" when the server closed or reset the connection first,
- * "<timeout>" after 5 seconds without a whole line, "<error: ...>".
+ * "<timeout>" after 20 seconds without a whole line, "<error: ...>".
  */
 #define _POSIX_C_SOURCE 200809L /* getline() */
 
@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #define NCONN 10
-#define TIMEOUT_MS 5000
+#define TIMEOUT_MS 20000
 
 static int conns[NCONN];
 
