@@ -21,6 +21,9 @@
 
 #include "internal.h"
 
+/* Functions one patch may replace (and LIVEPATCH_SYMBOL lines). */
+#define LP_MAX_FUNCS 20000
+
 uint64_t lp_fnv1a64(uint64_t h, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
@@ -137,6 +140,9 @@ static int read_string(const struct lp_elf *elf, uint64_t vaddr, char **out)
 			return -EINVAL;
 		if (!buf[i])
 			break;
+		/* a name goes into one-line messages and the journal */
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			return -EINVAL;
 	}
 	if (i == 0 || i == sizeof(buf))
 		return -EINVAL;
@@ -176,7 +182,7 @@ static int read_syms(struct lp_ctx *ctx, struct lp_patch *p, const char *path,
 
 	if (!lp_elf_section(p->elf, LP_SYMBOLS_SECTION, &size, &addr, NULL) || !size)
 		return 0;
-	if (size % 24)
+	if (size % 24 || size / 24 > LP_MAX_FUNCS)
 		return lp_fail(ctx, -LP_EBADPATCH, "%s: bad %s section", path,
 			       LP_SYMBOLS_SECTION);
 	p->nsyms = size / 24;
@@ -276,6 +282,12 @@ static int read_funcs(struct lp_ctx *ctx, struct lp_patch *p, const char *path)
 			return err;
 		}
 	}
+	/* reading the entries is quadratic in their number: bound it */
+	if (size / 16 > LP_MAX_FUNCS) {
+		free(rel);
+		return lp_fail(ctx, -LP_EBADPATCH, "%s replaces %zu functions, more than %d",
+			       path, size / 16, LP_MAX_FUNCS);
+	}
 	p->nfuncs = size / 16;
 	p->funcs = calloc(p->nfuncs, sizeof(*p->funcs));
 	if (!p->funcs) {
@@ -338,8 +350,19 @@ static int patch_open(struct lp_ctx *ctx, const char *file, const char *path,
 	if (err) {
 		char why[sizeof(ctx->err)];
 
-		/* say what the ELF reader found, in the one line */
+		/* say what the ELF reader found, in the one line, under the
+		 * name the caller knows the file by */
 		snprintf(why, sizeof(why), "%s", ctx->err[0] ? ctx->err : lp_strerror(err));
+		if (strcmp(file, path)) {
+			char *at = strstr(why, file);
+
+			if (at) {
+				char rest[sizeof(why)];
+
+				snprintf(rest, sizeof(rest), "%s", at + strlen(file));
+				snprintf(at, sizeof(why) - (size_t)(at - why), "%s%s", path, rest);
+			}
+		}
 		err = lp_fail(ctx, err == -ENOMEM ? err : -LP_EBADPATCH,
 			      "not a patch file: %s", why);
 		goto fail;
