@@ -724,6 +724,23 @@ static int resolve_new(struct txn *x, size_t i, struct lp_jfunc *jf)
 	return 0;
 }
 
+/* A change of a function the journal knows: from its bytes now to those
+ * once the patches reverted in this transaction are gone. */
+static struct change *journal_change(struct txn *x, const struct lp_jfunc *f)
+{
+	struct change *c = &x->c[x->nc++];
+
+	c->name = f->name;
+	c->addr = f->addr;
+	c->entry_off = f->entry_off;
+	c->entry = c->addr + c->entry_off;
+	memcpy(c->orig, f->orig, LP_CODE_LEN);
+	journal_bytes(x->j, NULL, c->orig, c->addr, c->entry_off, c->now);
+	journal_bytes(x->j, x->drop, c->orig, c->addr, c->entry_off, c->want);
+	c->jump_after = memcmp(c->want, c->orig, LP_CODE_LEN) != 0;
+	return c;
+}
+
 /* The functions of the patches reverted now, not replaced by the new one. */
 static int resolve_dropped(struct txn *x)
 {
@@ -740,15 +757,7 @@ static int resolve_dropped(struct txn *x)
 
 			if (c)
 				continue; /* the new patch takes it over */
-			c = &x->c[x->nc++];
-			c->name = f->name;
-			c->addr = f->addr;
-			c->entry_off = f->entry_off;
-			c->entry = c->addr + c->entry_off;
-			memcpy(c->orig, f->orig, LP_CODE_LEN);
-			journal_bytes(x->j, NULL, c->orig, c->addr, c->entry_off, c->now);
-			journal_bytes(x->j, x->drop, c->orig, c->addr, c->entry_off, c->want);
-			c->jump_after = memcmp(c->want, c->orig, LP_CODE_LEN) != 0;
+			c = journal_change(x, f);
 			if (memcmp(c->now, c->want, LP_CODE_LEN))
 				live_body(x, c, 0, &c->old_lo, &c->old_hi);
 		}
@@ -782,18 +791,8 @@ static int resolve_repaired(struct txn *x)
 			const struct lp_jfunc *f = &p->funcs[k];
 			struct change *c = change_at(x, f->addr);
 
-			if (!c) {
-				c = &x->c[x->nc++];
-				c->name = f->name;
-				c->addr = f->addr;
-				c->entry_off = f->entry_off;
-				c->entry = c->addr + c->entry_off;
-				memcpy(c->orig, f->orig, LP_CODE_LEN);
-				journal_bytes(x->j, NULL, c->orig, c->addr, c->entry_off, c->now);
-				journal_bytes(x->j, x->drop, c->orig, c->addr, c->entry_off,
-					      c->want);
-				c->jump_after = memcmp(c->want, c->orig, LP_CODE_LEN) != 0;
-			}
+			if (!c)
+				c = journal_change(x, f);
 			c->nops_now = false; /* (the entry may be either) */
 			c->has_alt = true;
 			if (x->drop[i]) /* reverting: maybe done already */
