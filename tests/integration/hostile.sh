@@ -209,8 +209,9 @@ crafted 6 "replacement at address 0" new=0
 crafted 6 "old name outside the file" name=0x7ff000000000
 crafted 6 "replace section of 8 bytes" replace-size=8
 crafted 6 "replace section past the end of the file" replace-size=0x10000000
-# a well-formed patch of a function the target does not have (8)
-crafted 8 "old name pointing at the .livepatch.info magic" name=info
+# the bytes there ("LPINFO01", then the format version 1) are no name: a
+# name with a control character is refused with the file (6)
+crafted 6 "old name pointing at the .livepatch.info magic" name=info
 unchanged "damaged .livepatch.replace"
 
 # ---- relocations
