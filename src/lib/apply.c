@@ -175,6 +175,32 @@ static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
 	return 0;
 }
 
+/*
+ * A reverted patch's code may still be used without any frame in it: a
+ * replacement that ended in a tail call leaves the callee running with
+ * pointers to the patch's data (a format string, a table) in registers
+ * or on the stack.  Conservatively, any word of a thread's registers or
+ * of its stack (up to 256 KiB above its stack pointer) that points into a
+ * candidate keeps it mapped.
+ */
+static void pointers_in_use(struct txn *x, const struct lp_thread *t)
+{
+	const uint64_t *regs = (const uint64_t *)&t->regs;
+	uint64_t buf[512], at = t->regs.rsp & ~4095ULL;
+	size_t i, k, n;
+
+	for (k = 0; k < x->num; k++)
+		for (i = 0; i < sizeof(t->regs) / 8; i++)
+			if (regs[i] >= x->um[k].start && regs[i] < x->um[k].end)
+				x->um[k].in_use = true;
+	for (n = 0; n < 64 && !lp_proc_read(x->proc, at, buf, sizeof(buf)); n++,
+	     at += sizeof(buf))
+		for (i = 0; i < LP_ARRAY_SIZE(buf); i++)
+			for (k = 0; k < x->num; k++)
+				if (buf[i] >= x->um[k].start && buf[i] < x->um[k].end)
+					x->um[k].in_use = true;
+}
+
 /* Walk every stopped thread.  0 safe, 1 unsafe (x->why), <0 error. */
 static int verify_world(struct lp_unwinder *u, struct txn *x)
 {
@@ -198,6 +224,8 @@ static int verify_world(struct lp_unwinder *u, struct txn *x)
 		if (!t->stopped || t->gone)
 			continue;
 		x->thread = i;
+		if (x->num)
+			pointers_in_use(x, t);
 		ret = lp_unwind_thread(u, t, check_frame, x);
 		if (ret == 1)
 			memcpy(x->why_frame, x->why, sizeof(x->why));
