@@ -181,24 +181,38 @@ static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
  * pointers to the patch's data (a format string, a table) in registers
  * or on the stack.  Conservatively, any word of a thread's registers or
  * of its stack (up to 256 KiB above its stack pointer) that points into a
- * candidate keeps it mapped.
+ * candidate's data keeps it mapped.
  */
+static bool points_into_data(const struct unmap *u, const struct lp_module *m,
+			     uint64_t v)
+{
+	/* code is the unwinder's business: a stale return address left in
+	 * a live frame would keep a patch mapped for ever */
+	return v >= u->start && v < u->end && !(m && v >= m->text_lo && v < m->text_hi);
+}
+
 static void pointers_in_use(struct txn *x, const struct lp_thread *t)
 {
 	const uint64_t *regs = (const uint64_t *)&t->regs;
 	uint64_t buf[512], at = t->regs.rsp & ~4095ULL;
 	size_t i, k, n;
 
-	for (k = 0; k < x->num; k++)
+	for (k = 0; k < x->num; k++) {
+		const struct lp_module *m = lp_proc_module_at(x->proc, x->um[k].start);
+
 		for (i = 0; i < sizeof(t->regs) / 8; i++)
-			if (regs[i] >= x->um[k].start && regs[i] < x->um[k].end)
+			if (points_into_data(&x->um[k], m, regs[i]))
 				x->um[k].in_use = true;
+	}
 	for (n = 0; n < 64 && !lp_proc_read(x->proc, at, buf, sizeof(buf)); n++,
 	     at += sizeof(buf))
-		for (i = 0; i < LP_ARRAY_SIZE(buf); i++)
-			for (k = 0; k < x->num; k++)
-				if (buf[i] >= x->um[k].start && buf[i] < x->um[k].end)
+		for (k = 0; k < x->num; k++) {
+			const struct lp_module *m = lp_proc_module_at(x->proc, x->um[k].start);
+
+			for (i = 0; i < LP_ARRAY_SIZE(buf); i++)
+				if (points_into_data(&x->um[k], m, buf[i]))
 					x->um[k].in_use = true;
+		}
 }
 
 /* Walk every stopped thread.  0 safe, 1 unsafe (x->why), <0 error. */
