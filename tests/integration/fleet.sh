@@ -70,22 +70,33 @@ run_livepatch_split apply --all --json "$T/greet-fix.lpatch"
 expect_status 0 "apply --all"
 doc=$LP_STDOUT
 json_expect "$doc" .id "$id"
+# (another test running meanwhile may have processes with a libgreet.so
+# of its own build: they are skipped too, and not counted here)
 json_expect "$doc" .patched 50
-json_expect "$doc" .skipped 10
 json_expect "$doc" .failed 0
 json_expect "$doc" .status all
 json_get "$doc" '.results|length'
-[ "$JSON_VALUE" -eq 60 ] || fail "apply --all reports $JSON_VALUE processes, expected 60"
+n=$JSON_VALUE
+[ "$n" -ge 60 ] || fail "apply --all reports $n processes, expected 60 at least"
+skipped=0
 i=0
-while [ "$i" -lt 60 ]; do
+while [ "$i" -lt "$n" ]; do
 	json_get "$doc" ".results[$i].pid"
 	pid=$JSON_VALUE
 	json_get "$doc" ".results[$i].status"
 	st=$JSON_VALUE
+	case " $good $other " in
+	*" $pid:"*) ;;
+	*)
+		i=$((i + 1))
+		continue
+		;;
+	esac
 	case " $good " in
 	*" $pid:"*) [ "$st" = patched ] || fail "process $pid of the right build: $st" ;;
 	*)
 		[ "$st" = skipped ] || fail "process $pid of the other build: $st"
+		skipped=$((skipped + 1))
 		json_get "$doc" ".results[$i].detail"
 		case $JSON_VALUE in
 		*"another build"*) ;;
@@ -95,6 +106,7 @@ while [ "$i" -lt 60 ]; do
 	esac
 	i=$((i + 1))
 done
+[ "$skipped" -eq 10 ] || fail "$skipped processes of the other build skipped, expected 10"
 every_greeter "$good" '^greet: hello, (world|livepatch)$' "after apply --all"
 for g in $other; do
 	tail -n 1 "${g#*:}" | grep -Eq '^greet: hello, (worl|live)$' ||
@@ -104,7 +116,7 @@ done
 # ---- again: already applied; the human table
 run_livepatch apply --all "$T/greet-fix.lpatch"
 expect_status 0 "apply --all again"
-grep -q "0 patched, 50 already applied, 10 skipped, 0 failed" "$LP_OUT" ||
+grep -q "0 patched, 50 already applied, [0-9]* skipped, 0 failed" "$LP_OUT" ||
 	fail "the second apply --all does not count 50 already applied"
 
 # ---- a traced process fails alone: partial (17)
