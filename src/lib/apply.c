@@ -1066,6 +1066,7 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 			 lp_now_ms() - w.t_first_stop);
 		lp_world_fix_eintr(&w);
 		lp_unwinder_flush(u);
+		lp_unwinder_prefetch(u, &w);
 
 		/* 4. verify */
 		err = check_journal(x, gen0);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/user.h>
@@ -261,6 +262,10 @@ struct lp_world {
 	size_t n, cap;
 	double t_first_stop, t_last_resume;
 	size_t released; /* threads resumed by the last release */
+	/* our scheduling policy before the stop raised it (stop.c) */
+	bool raised;
+	int policy;
+	struct sched_param param;
 };
 
 /* Seize one thread (not stopped): -ESRCH if gone, -EPERM if not allowed. */
@@ -318,6 +323,8 @@ int lp_unwinder_new(struct lp_proc *proc, struct lp_unwinder **out);
 void lp_unwinder_free(struct lp_unwinder *u);
 /* Forget memory cached during a stop (call at each new stop). */
 void lp_unwinder_flush(struct lp_unwinder *u);
+/* Read the top of the stack of every stopped thread of @w, in few calls. */
+void lp_unwinder_prefetch(struct lp_unwinder *u, const struct lp_world *w);
 /* Walk @t's stack (stopped), calling @fn per frame; stops early if fn != 0.
  * Returns fn's value, 0 at the end of the stack, or a negative error. */
 int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,

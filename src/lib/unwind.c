@@ -3,11 +3,20 @@
  * Remote stack walks.  The only file that uses libunwind.
  *
  * The stock ptrace accessors re-read the maps and re-open ELF files for
- * every thread and read memory one word per system call.  Ours use the
- * module table built before the stop (each module's .eh_frame_hdr search
- * table), the registers already fetched for each thread, and a page cache
- * of the target's memory that lives for one stop: nothing can change
- * while every thread is stopped.
+ * every thread and read memory one word per system call.  Ours read what
+ * cannot change from the ELF files opened before the stop, and the rest
+ * of the target's memory through a cache of 1 KiB blocks that lives for
+ * one stop: nothing can change while every thread is stopped.
+ *
+ *  - The non-writable segments of the modules (their code, .eh_frame_hdr
+ *    and .eh_frame) are read from the module's ELF image, read through
+ *    /proc/PID/map_files before the stop: unwinding reads no unwind table
+ *    from the target inside the pause.  The bytes a patch changes (pads
+ *    and entries) are the exception: at_pad_jump() reads them from the
+ *    target.
+ *  - The stacks: lp_unwinder_prefetch() reads the two blocks at each
+ *    stopped thread's stack pointer with process_vm_readv(), 1,024
+ *    blocks a call; a frame further up is read when the walk needs it.
  *
  * A walk is reliable or it fails: a frame without unwind information, an
  * unw_step() error, or a stack too deep make the walk fail, and a failed
@@ -15,10 +24,13 @@
  */
 #include "config.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <ucontext.h>
 
 #include <libunwind.h>
@@ -30,20 +42,29 @@ extern int _Ux86_64_dwarf_search_unwind_table(unw_addr_space_t as, unw_word_t ip
 					      unw_dyn_info_t *di, unw_proc_info_t *pi,
 					      int need_unwind_info, void *arg);
 
-#define PAGE 4096ULL
+#define BLOCK 1024ULL
 #define MAX_DEPTH 1024
+#define IOV_BATCH 1024
 
-struct page {
+struct block {
 	uint64_t addr; /* 0: empty slot */
 	int err;
-	uint8_t data[PAGE];
+	uint8_t data[BLOCK];
+};
+
+/* Bytes of the target at [lo, hi), as the ELF file of a module has them. */
+struct image {
+	uint64_t lo, hi;
+	const uint8_t *bytes; /* at lo */
 };
 
 struct lp_unwinder {
 	struct lp_proc *proc;
 	unw_addr_space_t as;
-	struct page **pages; /* open addressing on the page address */
+	struct block **blocks; /* open addressing on the block address */
 	size_t cap, used;
+	struct image *img;     /* sorted, not overlapping */
+	size_t nimg, last;
 };
 
 struct walk {
@@ -53,73 +74,94 @@ struct walk {
 	uint64_t rip; /* where the walk starts (see at_pad_jump) */
 };
 
-static size_t page_hash(uint64_t addr, size_t cap)
+static size_t block_hash(uint64_t addr, size_t cap)
 {
-	return (size_t)((addr / PAGE) * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1);
+	return (size_t)((addr / BLOCK) * 0x9e3779b97f4a7c15ULL >> 20) & (cap - 1);
 }
 
 static int cache_grow(struct lp_unwinder *u)
 {
 	size_t ncap = u->cap ? u->cap * 2 : 256, i;
-	struct page **np = calloc(ncap, sizeof(*np));
+	struct block **nb = calloc(ncap, sizeof(*nb));
 
-	if (!np)
+	if (!nb)
 		return -ENOMEM;
 	for (i = 0; i < u->cap; i++) {
-		struct page *p = u->pages[i];
+		struct block *b = u->blocks[i];
 		size_t h;
 
-		if (!p)
+		if (!b)
 			continue;
-		for (h = page_hash(p->addr, ncap); np[h]; h = (h + 1) & (ncap - 1))
+		for (h = block_hash(b->addr, ncap); nb[h]; h = (h + 1) & (ncap - 1))
 			;
-		np[h] = p;
+		nb[h] = b;
 	}
-	free(u->pages);
-	u->pages = np;
+	free(u->blocks);
+	u->blocks = nb;
 	u->cap = ncap;
 	return 0;
 }
 
-static const struct page *cache_page(struct lp_unwinder *u, uint64_t addr)
+static struct block *cache_find(struct lp_unwinder *u, uint64_t addr)
 {
-	struct page *p;
 	size_t h;
 
-	addr &= ~(PAGE - 1);
-	if (u->cap) {
-		for (h = page_hash(addr, u->cap); u->pages[h]; h = (h + 1) & (u->cap - 1))
-			if (u->pages[h]->addr == addr)
-				return u->pages[h];
-	}
+	if (!u->cap)
+		return NULL;
+	for (h = block_hash(addr, u->cap); u->blocks[h]; h = (h + 1) & (u->cap - 1))
+		if (u->blocks[h]->addr == addr)
+			return u->blocks[h];
+	return NULL;
+}
+
+/* A new block for @addr (aligned), in the table; its data is to be read. */
+static struct block *cache_add(struct lp_unwinder *u, uint64_t addr)
+{
+	struct block *b;
+	size_t h;
+
 	if ((u->used + 1) * 2 > u->cap && cache_grow(u))
 		return NULL;
-	p = malloc(sizeof(*p));
-	if (!p)
+	b = malloc(sizeof(*b));
+	if (!b)
 		return NULL;
-	p->addr = addr;
-	p->err = lp_proc_read(u->proc, addr, p->data, PAGE);
-	for (h = page_hash(addr, u->cap); u->pages[h]; h = (h + 1) & (u->cap - 1))
+	b->addr = addr;
+	b->err = 0;
+	for (h = block_hash(addr, u->cap); u->blocks[h]; h = (h + 1) & (u->cap - 1))
 		;
-	u->pages[h] = p;
+	u->blocks[h] = b;
 	u->used++;
-	return p;
+	return b;
+}
+
+static const struct block *cache_block(struct lp_unwinder *u, uint64_t addr)
+{
+	struct block *b;
+
+	addr &= ~(BLOCK - 1);
+	b = cache_find(u, addr);
+	if (b)
+		return b;
+	b = cache_add(u, addr);
+	if (b)
+		b->err = lp_proc_read(u->proc, addr, b->data, BLOCK);
+	return b;
 }
 
 /* Read target memory through the cache of this stop. */
-static int cached_read(struct lp_unwinder *u, uint64_t addr, void *buf, size_t len)
+static int mem_read(struct lp_unwinder *u, uint64_t addr, void *buf, size_t len)
 {
 	uint8_t *out = buf;
 
 	while (len) {
-		const struct page *p = cache_page(u, addr);
-		size_t off = addr & (PAGE - 1), n = PAGE - off;
+		const struct block *b = cache_block(u, addr);
+		size_t off = addr & (BLOCK - 1), n = BLOCK - off;
 
-		if (!p || p->err)
+		if (!b || b->err)
 			return -EFAULT;
 		if (n > len)
 			n = len;
-		memcpy(out, p->data + off, n);
+		memcpy(out, b->data + off, n);
 		out += n;
 		addr += n;
 		len -= n;
@@ -127,16 +169,140 @@ static int cached_read(struct lp_unwinder *u, uint64_t addr, void *buf, size_t l
 	return 0;
 }
 
+/* The module file's bytes at [addr, addr + len), or NULL. */
+static const uint8_t *image_at(struct lp_unwinder *u, uint64_t addr, size_t len)
+{
+	size_t lo = 0, hi = u->nimg;
+	const struct image *m = u->nimg ? &u->img[u->last] : NULL;
+
+	if (!m || addr < m->lo || addr >= m->hi) {
+		m = NULL;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (addr < u->img[mid].lo) {
+				hi = mid;
+			} else if (addr >= u->img[mid].hi) {
+				lo = mid + 1;
+			} else {
+				m = &u->img[mid];
+				u->last = mid;
+				break;
+			}
+		}
+	}
+	if (!m || len > m->hi - addr)
+		return NULL;
+	return m->bytes + (addr - m->lo);
+}
+
+/* What a walk reads: a module's file, or else the target's memory. */
+static int cached_read(struct lp_unwinder *u, uint64_t addr, void *buf, size_t len)
+{
+	const uint8_t *p = image_at(u, addr, len);
+
+	if (p) {
+		memcpy(buf, p, len);
+		return 0;
+	}
+	return mem_read(u, addr, buf, len);
+}
+
 void lp_unwinder_flush(struct lp_unwinder *u)
 {
 	size_t i;
 
 	for (i = 0; i < u->cap; i++) {
-		free(u->pages[i]);
-		u->pages[i] = NULL;
+		free(u->blocks[i]);
+		u->blocks[i] = NULL;
 	}
 	u->used = 0;
 	unw_flush_cache(u->as, 0, 0);
+}
+
+/*
+ * Can the target hold a pad's jump at @pc?  A patch writes its jump only
+ * over a pad of NOPs: where the module's file has a byte no NOP starts
+ * with (no NOP opcode, prefix or REX), the target has that byte too, and
+ * no jump.  Else only the target can tell.
+ */
+static bool pad_jump_possible(struct lp_unwinder *u, uint64_t pc)
+{
+	const uint8_t *file = image_at(u, pc, 1);
+
+	return !file || *file == 0x90 || *file == 0x0f || (*file & 0xf0) == 0x40 ||
+	       *file == 0x26 || *file == 0x2e || *file == 0x36 || *file == 0x3e ||
+	       (*file >= 0x64 && *file <= 0x67) || *file == 0xf2 || *file == 0xf3;
+}
+
+/* Read @n blocks, already in the table, with as few calls as the
+ * target's mappings allow; a block that cannot be read this way is read
+ * again by lp_proc_read() if a walk needs it. */
+static void read_blocks(struct lp_unwinder *u, struct block **b, struct iovec *local,
+			struct iovec *remote, size_t n)
+{
+	size_t done = 0, i;
+
+	while (done < n) {
+		ssize_t r = process_vm_readv(u->proc->pid, local + done, n - done, remote + done,
+					     n - done, 0);
+		size_t k;
+
+		if (r < 0) {
+			for (i = done; i < n; i++)
+				b[i]->err = lp_proc_read(u->proc, b[i]->addr, b[i]->data, BLOCK);
+			return;
+		}
+		/* blocks do not cross pages: each is read whole or not at all */
+		k = (size_t)r / BLOCK;
+		done += k;
+		if (done < n) {
+			b[done]->err = lp_proc_read(u->proc, b[done]->addr, b[done]->data, BLOCK);
+			done++;
+		}
+	}
+}
+
+void lp_unwinder_prefetch(struct lp_unwinder *u, const struct lp_world *w)
+{
+	struct iovec *local = malloc(IOV_BATCH * sizeof(*local));
+	struct iovec *remote = malloc(IOV_BATCH * sizeof(*remote));
+	struct block **b = malloc(IOV_BATCH * sizeof(*b));
+	size_t i, k, n = 0;
+
+	if (!local || !remote || !b)
+		goto out;
+	for (i = 0; i < w->n; i++) {
+		const struct lp_thread *t = &w->th[i];
+		uint64_t want[3];
+
+		if (!t->stopped || t->gone)
+			continue;
+		/* the top of its stack, and its code if at_pad_jump() will
+		 * have to look */
+		want[0] = t->regs.rsp & ~(BLOCK - 1);
+		want[1] = want[0] + BLOCK;
+		want[2] = pad_jump_possible(u, t->regs.rip) ? t->regs.rip & ~(BLOCK - 1) : 0;
+		for (k = 0; k < 3; k++) {
+			uint64_t addr = want[k];
+			struct block *nb;
+
+			if (!addr || cache_find(u, addr) || !(nb = cache_add(u, addr)))
+				continue;
+			b[n] = nb;
+			local[n] = (struct iovec){ nb->data, BLOCK };
+			remote[n] = (struct iovec){ (void *)(uintptr_t)addr, BLOCK };
+			if (++n == IOV_BATCH) {
+				read_blocks(u, b, local, remote, n);
+				n = 0;
+			}
+		}
+	}
+	read_blocks(u, b, local, remote, n);
+out:
+	free(local);
+	free(remote);
+	free(b);
 }
 
 static int acc_find_proc_info(unw_addr_space_t as, unw_word_t ip,
@@ -265,6 +431,65 @@ static unw_accessors_t accessors = {
 	.get_proc_name = acc_get_proc_name,
 };
 
+static int image_cmp(const void *a, const void *b)
+{
+	const struct image *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/*
+ * The non-writable, file-backed segments of the modules: what a walk
+ * reads of them comes from the ELF images opened before the stop (a
+ * module's text and unwind tables do not change but where a patch writes,
+ * see at_pad_jump()).  Writable segments (and their relocated data) are
+ * read from the target.
+ */
+static int add_images(struct lp_unwinder *u)
+{
+	struct lp_proc *proc = u->proc;
+	size_t i, k, n = 0;
+
+	for (i = 0; i < proc->nmods; i++) {
+		const struct lp_segment *segs;
+
+		if (proc->mods[i].elf)
+			n += lp_elf_segments(proc->mods[i].elf, &segs);
+	}
+	u->img = calloc(n + 1, sizeof(*u->img));
+	if (!u->img)
+		return -ENOMEM;
+	for (i = 0; i < proc->nmods; i++) {
+		const struct lp_module *m = &proc->mods[i];
+		const struct lp_segment *segs;
+		const uint8_t *image;
+		size_t size, nsegs;
+
+		if (!m->elf)
+			continue;
+		image = lp_elf_image(m->elf, &size);
+		nsegs = lp_elf_segments(m->elf, &segs);
+		for (k = 0; k < nsegs; k++) {
+			const struct lp_segment *g = &segs[k];
+
+			if ((g->flags & PF_W) || !g->filesz || g->offset > size ||
+			    g->filesz > size - g->offset)
+				continue;
+			u->img[u->nimg++] = (struct image){ g->vaddr + m->bias,
+							    g->vaddr + m->bias + g->filesz,
+							    image + g->offset };
+		}
+	}
+	qsort(u->img, u->nimg, sizeof(*u->img), image_cmp);
+	/* two modules never overlap in the process; drop what would */
+	for (i = 1, k = 1; i < u->nimg; i++)
+		if (u->img[i].lo >= u->img[k - 1].hi)
+			u->img[k++] = u->img[i];
+	if (u->nimg)
+		u->nimg = k;
+	return 0;
+}
+
 int lp_unwinder_new(struct lp_proc *proc, struct lp_unwinder **out)
 {
 	struct lp_unwinder *u = calloc(1, sizeof(*u));
@@ -272,8 +497,13 @@ int lp_unwinder_new(struct lp_proc *proc, struct lp_unwinder **out)
 	if (!u)
 		return -ENOMEM;
 	u->proc = proc;
+	if (add_images(u)) {
+		free(u);
+		return -ENOMEM;
+	}
 	u->as = unw_create_addr_space(&accessors, 0);
 	if (!u->as) {
+		free(u->img);
 		free(u);
 		return -ENOMEM;
 	}
@@ -287,7 +517,8 @@ void lp_unwinder_free(struct lp_unwinder *u)
 	if (!u)
 		return;
 	lp_unwinder_flush(u);
-	free(u->pages);
+	free(u->blocks);
+	free(u->img);
 	unw_destroy_addr_space(u->as);
 	free(u);
 }
@@ -314,7 +545,8 @@ static bool at_pad_jump(struct lp_unwinder *u, uint64_t pc)
 	static const uint8_t jmp[] = { 0xff, 0x25, 0, 0, 0, 0 };
 	uint8_t buf[sizeof(jmp)];
 
-	return !cached_read(u, pc, buf, sizeof(buf)) && !memcmp(buf, jmp, sizeof(jmp));
+	return pad_jump_possible(u, pc) && !mem_read(u, pc, buf, sizeof(buf)) &&
+	       !memcmp(buf, jmp, sizeof(jmp));
 }
 
 int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,
