@@ -1,0 +1,1265 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lpbench: the measurements of "make bench" (tools/bench.sh builds what
+ * it needs into a work directory and runs it).
+ *
+ *   lpbench -l LIVEPATCH -w WORKDIR [-k KVD] [-r RUNS] [-c COUNTS]
+ *           [-o CSV] [-p PLOTDATA] [-g GDB_TIMEOUT | -G] [SECTION...]
+ *
+ * Sections (all by default, in this order):
+ *   threads  targets with COUNTS threads (default 1,10,100,1000,4000),
+ *            blocked in system calls and busy calling the patched
+ *            function: the floor (PTRACE_SEIZE every thread, then from
+ *            the first PTRACE_INTERRUPT to the last PTRACE_DETACH, nothing
+ *            else), livepatch's pause (lp_apply_result.pause_ms, as
+ *            "livepatch apply --json" prints it) and the command's wall
+ *            time, in RUNS rounds that each measure the floor and then
+ *            apply and revert, and gdb attaching and writing the same 16
+ *            bytes;
+ *   funcs    the pause of patches replacing 1, 10, 100 and 1,000
+ *            functions of one target;
+ *   calls    what the pads cost a call-heavy micro-benchmark built with
+ *            and without them, and a call through a patched function;
+ *   latency  the p99 latency of kvd (tests/servers/kvd) under a paced
+ *            client load, without patching and while a patch is applied
+ *            and reverted 100 times.
+ * Then the goals of issue 6, each a PASS or FAIL line.
+ *
+ * Every figure is the median of RUNS runs (default 5); a ratio to the
+ * floor is the median of the ratios of each run, whose floor is measured
+ * just before its apply.  Like livepatch, the floor runs at real-time
+ * priority when allowed.  The results also go, one value a line, to the
+ * CSV file, and the plot's data to PLOTDATA.  -G leaves gdb out.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_RUNS 64
+#define MAX_COUNTS 16
+
+static const char *livepatch = "livepatch";
+static const char *work = ".";
+static const char *kvd;
+static int runs = 5;
+static double gdb_timeout_s = 30;
+static FILE *csv, *plot;
+static long counts[MAX_COUNTS] = { 1, 10, 100, 1000, 4000 };
+static int ncounts = 5;
+static bool have_gdb;
+static const char *no_gdb_reason = "gdb not installed";
+
+/* the target running now, killed if we exit early */
+static pid_t current_target;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, "lpbench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (current_target > 0)
+		kill(current_target, SIGKILL);
+	exit(1);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of @n values (NAN for none); @v is left sorted. */
+static double median(double *v, int n)
+{
+	if (n <= 0)
+		return NAN;
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void csv_row(const char *section, const char *kind, long threads, long funcs,
+		    const char *metric, double value)
+{
+	if (csv)
+		fprintf(csv, "%s,%s,%ld,%ld,%s,%.6g\n", section, kind, threads, funcs, metric,
+			value);
+}
+
+/* ---- processes -------------------------------------------------------- */
+
+/*
+ * Start @argv with its stdout (and stderr, with @err) on a pipe.  The
+ * commands we time run at our priority (nice -20 when allowed: on a
+ * machine of busy threads a command at the default priority waits about
+ * a second for each of its turns on a CPU, long before it gets to raise
+ * its own); the targets, and livepatch in the latency section, at the
+ * default priority (@normal).
+ */
+static bool cli_normal; /* livepatch at the default priority too */
+
+static pid_t spawn_as(char *const argv[], int *out, bool err, bool normal)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		die("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (!pid) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(p[1], 1);
+		dup2(err ? p[1] : null, 2);
+		if (normal || cli_normal)
+			setpriority(PRIO_PROCESS, 0, 0);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	*out = p[0];
+	return pid;
+}
+
+static pid_t spawn(char *const argv[], int *out, bool err)
+{
+	return spawn_as(argv, out, err, false);
+}
+
+/*
+ * Run @argv to its end, its output in @buf; the wall time from the fork
+ * to its exit in *wall.  Returns its exit status, 128 + a signal's number,
+ * or -1 when it ran out of time (it is killed).
+ */
+static int run_capture(char *const argv[], double timeout_ms, char *buf, size_t size,
+		       double *wall)
+{
+	double t0 = now_ms(), deadline = t0 + timeout_ms;
+	size_t len = 0;
+	int fd, status;
+	bool timed_out = false;
+	pid_t pid = spawn(argv, &fd, true);
+
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		double left = deadline - now_ms();
+		ssize_t n;
+		char tmp[4096];
+
+		if (left <= 0) {
+			timed_out = true;
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(&pfd, 1, (int)left + 1) <= 0)
+			continue;
+		n = read(fd, tmp, sizeof(tmp));
+		if (n <= 0)
+			break;
+		if (len + 1 < size) {
+			size_t k = (size_t)n < size - 1 - len ? (size_t)n : size - 1 - len;
+
+			memcpy(buf + len, tmp, k);
+			len += k;
+		}
+	}
+	close(fd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (wall)
+		*wall = now_ms() - t0;
+	buf[len] = 0;
+	if (timed_out)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct target {
+	pid_t pid;
+	int fd;
+	uint64_t fn;     /* "fn ADDRESS", if it says */
+	char pending[8192];
+	size_t plen;
+};
+
+/* Read one line of the target's output within @timeout_ms; 0 or -1. */
+static int target_line(struct target *t, char *line, size_t size, double timeout_ms)
+{
+	double deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		char *nl = memchr(t->pending, '\n', t->plen);
+		struct pollfd pfd = { t->fd, POLLIN, 0 };
+		double left;
+		ssize_t n;
+
+		if (nl) {
+			size_t k = (size_t)(nl - t->pending);
+
+			snprintf(line, size, "%.*s", (int)k, t->pending);
+			memmove(t->pending, nl + 1, t->plen - k - 1);
+			t->plen -= k + 1;
+			return 0;
+		}
+		left = deadline - now_ms();
+		if (left <= 0 || poll(&pfd, 1, (int)left + 1) <= 0)
+			return -1;
+		n = read(t->fd, t->pending + t->plen, sizeof(t->pending) - 1 - t->plen);
+		if (n <= 0)
+			return -1;
+		t->plen += (size_t)n;
+	}
+}
+
+static void start_target(struct target *t, char *const argv[])
+{
+	char line[256];
+
+	memset(t, 0, sizeof(*t));
+	t->pid = spawn_as(argv, &t->fd, false, true);
+	current_target = t->pid;
+	for (;;) {
+		if (target_line(t, line, sizeof(line), 120e3))
+			die("%s did not start", argv[0]);
+		if (!strncmp(line, "fn ", 3))
+			t->fn = strtoull(line + 3, NULL, 16);
+		if (!strcmp(line, "ready"))
+			break;
+	}
+}
+
+/* 0 while the target runs; else its wait status. */
+static int target_died(struct target *t)
+{
+	int status;
+
+	if (waitpid(t->pid, &status, WNOHANG) == t->pid) {
+		t->pid = -status - 1;
+		return status ? status : -1;
+	}
+	return t->pid < 0 ? -t->pid - 1 : 0;
+}
+
+static void stop_target(struct target *t)
+{
+	if (t->pid > 0) {
+		kill(t->pid, SIGKILL);
+		while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	close(t->fd);
+	current_target = 0;
+}
+
+/* ---- the floor ----------------------------------------------------------- */
+
+static bool raise_priority(void)
+{
+	struct sched_param sp = { .sched_priority = 1 };
+
+	return !sched_setscheduler(0, SCHED_FIFO, &sp);
+}
+
+static void lower_priority(void)
+{
+	struct sched_param sp = { .sched_priority = 0 };
+
+	sched_setscheduler(0, SCHED_OTHER, &sp);
+}
+
+static int list_tasks(pid_t pid, pid_t **out)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+	int n = 0, cap = 256;
+	pid_t *v = malloc(cap * sizeof(*v));
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d || !v)
+		die("cannot list the threads of %d", (int)pid);
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			cap *= 2;
+			v = realloc(v, cap * sizeof(*v));
+			if (!v)
+				die("out of memory");
+		}
+		v[n++] = (pid_t)atoi(de->d_name);
+	}
+	closedir(d);
+	*out = v;
+	return n;
+}
+
+/*
+ * The kernel's floor: seize every thread (the target runs on), then
+ * interrupt them all, wait for each stop, and detach them all.  *window
+ * runs from the first interrupt to the last detach, *naive from the first
+ * seize.
+ */
+static void floor_once(pid_t pid, double *window, double *naive)
+{
+	pid_t *tids;
+	int n = list_tasks(pid, &tids), i, status;
+	bool *ok = calloc((size_t)n, sizeof(*ok));
+	double t0, t1, t2;
+
+	if (!ok)
+		die("out of memory");
+	raise_priority();
+	t0 = now_ms();
+	for (i = 0; i < n; i++)
+		ok[i] = !ptrace(PTRACE_SEIZE, tids[i], NULL, NULL);
+	t1 = now_ms();
+	for (i = 0; i < n; i++)
+		if (ok[i] && ptrace(PTRACE_INTERRUPT, tids[i], NULL, NULL))
+			ok[i] = false;
+	for (i = 0; i < n; i++)
+		if (ok[i] && waitpid(tids[i], &status, __WALL) != tids[i])
+			ok[i] = false;
+	for (i = 0; i < n; i++)
+		if (ok[i])
+			ptrace(PTRACE_DETACH, tids[i], NULL, NULL);
+	t2 = now_ms();
+	lower_priority();
+	*window = t2 - t1;
+	*naive = t2 - t0;
+	free(ok);
+	free(tids);
+}
+
+/* ---- livepatch and gdb ------------------------------------------------- */
+
+static double json_num(const char *s, const char *key)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	p = strstr(s, k);
+	return p ? strtod(p + strlen(k), NULL) : NAN;
+}
+
+static void json_str(const char *s, const char *key, char *out, size_t size)
+{
+	char k[64];
+	const char *p, *e;
+
+	snprintf(k, sizeof(k), "\"%s\":\"", key);
+	p = strstr(s, k);
+	out[0] = 0;
+	if (!p)
+		return;
+	p += strlen(k);
+	e = strchr(p, '"');
+	if (e)
+		snprintf(out, size, "%.*s", (int)(e - p), p);
+}
+
+struct lp_run {
+	double pause, wall, rpause, rwall;
+};
+
+/* livepatch apply, then revert: 0, or the status of the one that failed. */
+static int lp_cycle_once(pid_t pid, const char *patch, struct lp_run *r, char *out,
+			 size_t size)
+{
+	char pidstr[16], id[64];
+	char *apply[] = { (char *)livepatch, "apply", "--json", pidstr, (char *)patch, NULL };
+	char *revert[] = { (char *)livepatch, "revert", "--json", pidstr, id, NULL };
+	char *all[] = { (char *)livepatch, "revert", pidstr, "--all", NULL };
+	char tmp[1024];
+	int st;
+
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
+	st = run_capture(apply, 300e3, out, size, &r->wall);
+	if (st) {
+		int k;
+
+		/* leave nothing applied behind for the next try (a revert
+		 * that failed left the patch applied: status 14) */
+		for (k = 0; k < 3 && run_capture(all, 300e3, tmp, sizeof(tmp), NULL); k++)
+			sleep(1);
+		return st;
+	}
+	r->pause = json_num(out, "pause_ms");
+	json_str(out, "id", id, sizeof(id));
+	st = run_capture(revert, 300e3, out, size, &r->rwall);
+	if (st) {
+		int k;
+
+		for (k = 0; k < 3 && run_capture(all, 300e3, tmp, sizeof(tmp), NULL); k++)
+			sleep(1);
+	}
+	r->rpause = json_num(out, "pause_ms");
+	return st;
+}
+
+/*
+ * livepatch apply, then revert.  A failure is tried again twice (a
+ * machine shared with other work can starve a run past its timeout),
+ * then ends the benchmark.
+ */
+static void lp_cycle(pid_t pid, const char *patch, struct lp_run *r)
+{
+	char out[8192];
+	int tries, st = 0;
+
+	for (tries = 0; tries < 3; tries++) {
+		st = lp_cycle_once(pid, patch, r, out, sizeof(out));
+		if (!st)
+			return;
+		fprintf(stderr, "lpbench: livepatch on %d with %s: status %d, trying again: %s",
+			(int)pid, patch, st, out);
+		sleep(1);
+	}
+	die("livepatch on %d with %s: status %d: %s", (int)pid, patch, st, out);
+}
+
+/*
+ * gdb -p: attach, write the 16 bytes livepatch writes (the pad's jump,
+ * here to the code after the entry NOPs, and the entry's jump back to
+ * the pad), detach.  Seconds, or -1 when it ran out of time.
+ */
+static double gdb_once(struct target *t, char *note, size_t size)
+{
+	char pidstr[16], e1[160], e2[160], out[16384];
+	char *argv[] = { "gdb", "-nx", "-batch", "-p", pidstr, "-ex", e1, "-ex", e2, NULL };
+	uint64_t f = t->fn, lo, hi, to = f + 2;
+	double wall;
+	int st;
+
+	/* f-14: ff 25 00 00 00 00 <to>; f: eb f0 */
+	lo = 0x25ffULL | (to & 0xffff) << 48;
+	hi = to >> 16 | 0xf0ebULL << 48;
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)t->pid);
+	snprintf(e1, sizeof(e1), "set var *(unsigned long long *)%#" PRIx64 " = %#" PRIx64,
+		 f - 14, lo);
+	snprintf(e2, sizeof(e2), "set var *(unsigned long long *)%#" PRIx64 " = %#" PRIx64,
+		 f - 6, hi);
+	st = run_capture(argv, gdb_timeout_s * 1e3, out, sizeof(out), &wall);
+	if (st < 0) {
+		snprintf(note, size, "gdb: no result within %.0f s", gdb_timeout_s);
+		return -1;
+	}
+	if (st || strstr(out, "Cannot access memory")) {
+		snprintf(note, size, "gdb failed (status %d)", st);
+		return -1;
+	}
+	return wall / 1e3;
+}
+
+/* ---- section: threads ---------------------------------------------------- */
+
+struct trow {
+	const char *kind;
+	long threads;
+	double floor, naive, pause, ratio, ratio_naive, rpause, rratio, wall, rwall, gdb;
+	char note[128];
+};
+
+static struct trow trows[2 * MAX_COUNTS];
+static int ntrows;
+
+static void print_thead(void)
+{
+	printf("%-8s %7s %9s %9s %9s %7s %7s %9s %7s %9s %9s\n", "kind", "threads", "floor",
+	       "+seizes", "pause", "/floor", "/+seiz", "revert", "/floor", "apply", "gdb");
+	printf("%-8s %7s %9s %9s %9s %7s %7s %9s %7s %9s %9s\n", "", "", "ms", "ms", "ms", "", "",
+	       "ms", "", "wall ms", "s");
+}
+
+static void fmt_gdb(const struct trow *r, char *buf, size_t size)
+{
+	if (!have_gdb)
+		snprintf(buf, size, "n/a");
+	else if (r->gdb < 0)
+		snprintf(buf, size, ">%.0f", gdb_timeout_s);
+	else
+		snprintf(buf, size, "%.2f", r->gdb);
+}
+
+static void print_trow(const struct trow *r)
+{
+	char g[32];
+
+	fmt_gdb(r, g, sizeof(g));
+	printf("%-8s %7ld %9.3f %9.3f %9.3f %7.2f %7.2f %9.3f %7.2f %9.1f %9s%s%s\n", r->kind,
+	       r->threads, r->floor, r->naive, r->pause, r->ratio, r->ratio_naive, r->rpause,
+	       r->rratio, r->wall, g, r->note[0] ? "  " : "", r->note);
+	fflush(stdout);
+}
+
+/* Floor, apply and revert, RUNS times on the running target @t. */
+static void measure_target(struct target *t, const char *patch, struct trow *r)
+{
+	double fl[MAX_RUNS], nv[MAX_RUNS], pa[MAX_RUNS], ra[MAX_RUNS], rn[MAX_RUNS];
+	double rp[MAX_RUNS], rr[MAX_RUNS], wa[MAX_RUNS], rw[MAX_RUNS];
+	struct lp_run lr;
+	int i;
+
+	/* one round not counted: the files livepatch reads get cached */
+	lp_cycle(t->pid, patch, &lr);
+	for (i = 0; i < runs; i++) {
+		floor_once(t->pid, &fl[i], &nv[i]);
+		lp_cycle(t->pid, patch, &lr);
+		pa[i] = lr.pause;
+		rp[i] = lr.rpause;
+		wa[i] = lr.wall;
+		rw[i] = lr.rwall;
+		ra[i] = lr.pause / fl[i];
+		rn[i] = lr.pause / nv[i];
+		rr[i] = lr.rpause / fl[i];
+	}
+	r->floor = median(fl, runs);
+	r->naive = median(nv, runs);
+	r->pause = median(pa, runs);
+	r->ratio = median(ra, runs);
+	r->ratio_naive = median(rn, runs);
+	r->rpause = median(rp, runs);
+	r->rratio = median(rr, runs);
+	r->wall = median(wa, runs);
+	r->rwall = median(rw, runs);
+}
+
+static void section_threads(void)
+{
+	static const char *kinds[] = { "blocked", "busy" };
+	char exe[4096], patch[4096];
+	int k, c;
+
+	snprintf(exe, sizeof(exe), "%s/bench-threads", work);
+	snprintf(patch, sizeof(patch), "%s/bench-fn.lpatch", work);
+	printf("\n== Pause against threads: median of %d runs ==\n", runs);
+	print_thead();
+	for (k = 0; k < 2; k++) {
+		for (c = 0; c < ncounts; c++) {
+			struct trow *r = &trows[ntrows++];
+			char nstr[16];
+			char *argv[] = { exe, (char *)kinds[k], nstr, NULL };
+			struct target t;
+
+			memset(r, 0, sizeof(*r));
+			r->kind = kinds[k];
+			r->threads = counts[c];
+			snprintf(nstr, sizeof(nstr), "%ld", counts[c]);
+			start_target(&t, argv);
+			measure_target(&t, patch, r);
+			r->gdb = -1;
+			if (have_gdb) {
+				double g[3];
+				int n = 0, i, died;
+
+				/* gdb is slow: fewer runs of it on the big ones */
+				for (i = 0; i < (counts[c] >= 1000 ? 1 : 3); i++) {
+					g[n] = gdb_once(&t, r->note, sizeof(r->note));
+					if (g[n] < 0)
+						break;
+					n++;
+				}
+				r->gdb = n ? median(g, n) : -1;
+				usleep(200000);
+				died = target_died(&t);
+				if (died > 0 && WIFSIGNALED(died))
+					snprintf(r->note, sizeof(r->note),
+						 "the target died of signal %d after gdb's write",
+						 WTERMSIG(died));
+				csv_row("threads", r->kind, r->threads, 1, "gdb_s", r->gdb);
+			}
+			stop_target(&t);
+			csv_row("threads", r->kind, r->threads, 1, "floor_ms", r->floor);
+			csv_row("threads", r->kind, r->threads, 1, "floor_with_seizes_ms", r->naive);
+			csv_row("threads", r->kind, r->threads, 1, "pause_ms", r->pause);
+			csv_row("threads", r->kind, r->threads, 1, "pause_over_floor", r->ratio);
+			csv_row("threads", r->kind, r->threads, 1, "pause_over_floor_with_seizes",
+				r->ratio_naive);
+			csv_row("threads", r->kind, r->threads, 1, "revert_pause_ms", r->rpause);
+			csv_row("threads", r->kind, r->threads, 1, "revert_pause_over_floor",
+				r->rratio);
+			csv_row("threads", r->kind, r->threads, 1, "apply_wall_ms", r->wall);
+			csv_row("threads", r->kind, r->threads, 1, "revert_wall_ms", r->rwall);
+			print_trow(r);
+		}
+	}
+	if (!have_gdb)
+		printf("gdb: %s\n", no_gdb_reason);
+	if (plot) {
+		fprintf(plot, "# threads floor_blocked pause_blocked floor_busy pause_busy\n");
+		for (c = 0; c < ncounts; c++)
+			fprintf(plot, "%ld %.6f %.6f %.6f %.6f\n", counts[c], trows[c].floor,
+				trows[c].pause, trows[ncounts + c].floor, trows[ncounts + c].pause);
+	}
+}
+
+/* ---- section: funcs ------------------------------------------------------ */
+
+static const long nfuncs[] = { 1, 10, 100, 1000 };
+#define NFUNCS 4
+#define FUNCS_THREADS 10
+static struct trow frows[NFUNCS];
+
+static void section_funcs(void)
+{
+	char exe[4096], patch[4096];
+	char *argv[] = { exe, "busy", (char *)"10", (char *)"1000", NULL };
+	struct target t;
+	int i;
+
+	snprintf(exe, sizeof(exe), "%s/bench-funcs", work);
+	printf("\n== Pause against functions in one patch: %d busy threads calling 1,000 functions; median of %d runs ==\n",
+	       FUNCS_THREADS, runs);
+	printf("%-9s %9s %9s %7s %9s %9s %9s\n", "functions", "floor ms", "pause ms", "/floor",
+	       "revert ms", "apply ms", "/1 func");
+	start_target(&t, argv);
+	for (i = 0; i < NFUNCS; i++) {
+		struct trow *r = &frows[i];
+
+		memset(r, 0, sizeof(*r));
+		r->kind = "busy";
+		r->threads = FUNCS_THREADS;
+		snprintf(patch, sizeof(patch), "%s/funcs-%ld.lpatch", work, nfuncs[i]);
+		measure_target(&t, patch, r);
+		printf("%9ld %9.3f %9.3f %7.2f %9.3f %9.1f %9.2f\n", nfuncs[i], r->floor, r->pause,
+		       r->ratio, r->rpause, r->wall, r->pause / frows[0].pause);
+		fflush(stdout);
+		csv_row("funcs", "busy", FUNCS_THREADS, nfuncs[i], "floor_ms", r->floor);
+		csv_row("funcs", "busy", FUNCS_THREADS, nfuncs[i], "pause_ms", r->pause);
+		csv_row("funcs", "busy", FUNCS_THREADS, nfuncs[i], "pause_over_floor", r->ratio);
+		csv_row("funcs", "busy", FUNCS_THREADS, nfuncs[i], "revert_pause_ms", r->rpause);
+		csv_row("funcs", "busy", FUNCS_THREADS, nfuncs[i], "apply_wall_ms", r->wall);
+		csv_row("funcs", "busy", FUNCS_THREADS, nfuncs[i], "pause_over_one_function",
+			r->pause / frows[0].pause);
+	}
+	stop_target(&t);
+}
+
+/* ---- section: calls ------------------------------------------------------- */
+
+static double pads_cost = NAN, pads_min = NAN, pads_max = NAN;
+static double patched_fib = NAN, patched_leaf = NAN;
+static bool calls_done;
+
+static void calls_once(const char *exe, double *fib, double *leaf)
+{
+	char out[256];
+	char *argv[] = { (char *)exe, "once", NULL };
+	double wall;
+
+	if (run_capture(argv, 60e3, out, sizeof(out), &wall) ||
+	    sscanf(out, "fib %lf leaf %lf", fib, leaf) != 2)
+		die("%s once: %s", exe, out);
+}
+
+/* Samples of a running "bench-calls loop": @n lines after skipping @skip. */
+static void calls_samples(struct target *t, int skip, int n, double *fib, double *leaf)
+{
+	char line[256];
+	int i;
+
+	for (i = 0; i < skip + n; i++) {
+		double f, l;
+
+		if (target_line(t, line, sizeof(line), 10e3) ||
+		    sscanf(line, "fib %lf leaf %lf", &f, &l) != 2)
+			die("bench-calls loop stopped");
+		if (i >= skip) {
+			fib[i - skip] = f;
+			leaf[i - skip] = l;
+		}
+	}
+}
+
+static void section_calls(void)
+{
+	char list[4096], line[4096], exe[4096], patch[4096];
+	double ratios[64];
+	int nratios = 0, i;
+	FILE *f;
+
+	snprintf(list, sizeof(list), "%s/calls.list", work);
+	f = fopen(list, "r");
+	if (!f)
+		die("%s: %s", list, strerror(errno));
+	printf("\n== Steady-state cost of the pads: ns per call, median of %d runs each ==\n",
+	       runs);
+	printf("%-16s %9s %9s %8s %9s %9s %8s\n", "build", "fib", "+pads", "cost", "leaf",
+	       "+pads", "cost");
+	while (fgets(line, sizeof(line), f)) {
+		char label[128], nopad[2048], pad[2048];
+		double fn[MAX_RUNS], fp[MAX_RUNS], ln[MAX_RUNS], lpd[MAX_RUNS];
+		double mfn, mfp, mln, mlp;
+
+		if (sscanf(line, "%127s %2047s %2047s", label, nopad, pad) != 3)
+			continue;
+		/* alternate, so that a drift of the machine hits both */
+		for (i = 0; i < runs; i++) {
+			calls_once(nopad, &fn[i], &ln[i]);
+			calls_once(pad, &fp[i], &lpd[i]);
+		}
+		mfn = median(fn, runs);
+		mfp = median(fp, runs);
+		mln = median(ln, runs);
+		mlp = median(lpd, runs);
+		printf("%-16s %9.4f %9.4f %+7.1f%% %9.4f %9.4f %+7.1f%%\n", label, mfn, mfp,
+		       (mfp / mfn - 1) * 100, mln, mlp, (mlp / mln - 1) * 100);
+		fflush(stdout);
+		csv_row("calls", label, 1, 0, "fib_ns_nopad", mfn);
+		csv_row("calls", label, 1, 0, "fib_ns_pad", mfp);
+		csv_row("calls", label, 1, 0, "leaf_ns_nopad", mln);
+		csv_row("calls", label, 1, 0, "leaf_ns_pad", mlp);
+		if (nratios < 62) {
+			ratios[nratios++] = mfp / mfn;
+			ratios[nratios++] = mlp / mln;
+		}
+	}
+	fclose(f);
+	if (nratios) {
+		pads_cost = (median(ratios, nratios) - 1) * 100;
+		pads_min = (ratios[0] - 1) * 100;
+		pads_max = (ratios[nratios - 1] - 1) * 100;
+		printf("pads: median cost %+.1f%% over %d builds x 2 kernels (from %+.1f%% to %+.1f%%:"
+		       " code layout, not the pads alone)\n",
+		       pads_cost, nratios / 2, pads_min, pads_max);
+		csv_row("calls", "all", 1, 0, "pads_cost_median_pct", pads_cost);
+		csv_row("calls", "all", 1, 0, "pads_cost_min_pct", pads_min);
+		csv_row("calls", "all", 1, 0, "pads_cost_max_pct", pads_max);
+	}
+
+	/* a call through a patched function: fib() and leaf() replaced by
+	 * the same code, the patch's fib() calling the old entry */
+	snprintf(exe, sizeof(exe), "%s/bench-calls", work);
+	snprintf(patch, sizeof(patch), "%s/calls.lpatch", work);
+	{
+		char *argv[] = { exe, "loop", NULL };
+		double uf[MAX_RUNS * 8], ul[MAX_RUNS * 8], pf[MAX_RUNS * 8], pl[MAX_RUNS * 8];
+		char pidstr[16], out[8192], id[64];
+		char *apply[] = { (char *)livepatch, "apply", "--json", pidstr, patch, NULL };
+		char *revert[] = { (char *)livepatch, "revert", "--json", pidstr, id, NULL };
+		struct target t;
+		int n = 0, round;
+		double mu_f, mu_l, mp_f, mp_l;
+
+		start_target(&t, argv);
+		snprintf(pidstr, sizeof(pidstr), "%d", (int)t.pid);
+		for (round = 0; round < runs && n + 4 <= MAX_RUNS * 8; round++, n += 4) {
+			calls_samples(&t, 2, 4, uf + n, ul + n);
+			if (run_capture(apply, 60e3, out, sizeof(out), NULL))
+				die("apply calls.lpatch: %s", out);
+			json_str(out, "id", id, sizeof(id));
+			calls_samples(&t, 2, 4, pf + n, pl + n);
+			if (run_capture(revert, 60e3, out, sizeof(out), NULL))
+				die("revert calls.lpatch: %s", out);
+		}
+		stop_target(&t);
+		mu_f = median(uf, n);
+		mu_l = median(ul, n);
+		mp_f = median(pf, n);
+		mp_l = median(pl, n);
+		patched_fib = (mp_f / mu_f - 1) * 100;
+		patched_leaf = (mp_l / mu_l - 1) * 100;
+		printf("a call through a patched function (pads build): fib %.4f -> %.4f ns (%+.1f%%), leaf %.4f -> %.4f ns (%+.1f%%)\n",
+		       mu_f, mp_f, patched_fib, mu_l, mp_l, patched_leaf);
+		csv_row("calls", "patched", 1, 0, "fib_ns_unpatched", mu_f);
+		csv_row("calls", "patched", 1, 0, "fib_ns_patched", mp_f);
+		csv_row("calls", "patched", 1, 0, "leaf_ns_unpatched", mu_l);
+		csv_row("calls", "patched", 1, 0, "leaf_ns_patched", mp_l);
+	}
+	calls_done = true;
+}
+
+/* ---- section: latency ---------------------------------------------------- */
+
+#define CLIENTS 4
+#define INTERVAL_US 500 /* per connection: 2,000 requests a second */
+#define MAX_SAMPLES 400000
+#define CYCLES 100
+#define PACE_MS 50      /* paced: an apply or a revert every 50 ms */
+/* warm-up, without patching, paced, back to back, control */
+#define NPHASES 5
+
+struct client {
+	pthread_t th;
+	int fd;
+	int id;
+	double *lat;      /* microseconds, from the time the request was due */
+	size_t n, cap;
+	bool failed;
+};
+
+static volatile int lat_phase; /* 0 warm-up, 1 to 3 recorded, NPHASES stop */
+static struct client clients[CLIENTS];
+static size_t phase_start[NPHASES + 1][CLIENTS];
+
+static void *client_run(void *arg)
+{
+	struct client *c = arg;
+	struct timespec due;
+	char req[64], buf[512];
+	size_t len;
+
+	setpriority(PRIO_PROCESS, 0, 0); /* a client like any other */
+	clock_gettime(CLOCK_MONOTONIC, &due);
+	len = (size_t)snprintf(req, sizeof(req), "GET key%d\n", c->id);
+	while (lat_phase < NPHASES) {
+		double t_due = due.tv_sec * 1e6 + due.tv_nsec / 1e3, t;
+		struct timespec ts;
+		size_t got = 0;
+
+		if (write(c->fd, req, len) != (ssize_t)len) {
+			c->failed = true;
+			return NULL;
+		}
+		for (;;) {
+			ssize_t n = read(c->fd, buf + got, sizeof(buf) - got);
+
+			if (n <= 0) {
+				c->failed = true;
+				return NULL;
+			}
+			got += (size_t)n;
+			if (memchr(buf, '\n', got))
+				break;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		t = ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+		if (lat_phase >= 1 && c->n < c->cap)
+			c->lat[c->n++] = t - t_due;
+		/* the next request is due on the schedule, not after this
+		 * answer: a stall shows in every request it delays */
+		due.tv_nsec += INTERVAL_US * 1000;
+		while (due.tv_nsec >= 1000000000) {
+			due.tv_nsec -= 1000000000;
+			due.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
+	}
+	return NULL;
+}
+
+static int kv_connect(unsigned short port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(port);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		die("connect to kvd: %s", strerror(errno));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static void kv_request(int fd, const char *req)
+{
+	char buf[256];
+
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req) || read(fd, buf, sizeof(buf)) <= 0)
+		die("kvd did not answer %s", req);
+}
+
+/* Start the recording of phase @ph (1 to NPHASES - 1; NPHASES ends it). */
+static void phase(int ph)
+{
+	int i;
+
+	for (i = 0; i < CLIENTS; i++)
+		phase_start[ph][i] = clients[i].n;
+	lat_phase = ph;
+}
+
+/* p-th percentile of the samples of phase @ph. */
+static double phase_pct(int ph, double p, size_t *count)
+{
+	size_t n = 0, k, i;
+	double *v, r;
+
+	for (i = 0; i < CLIENTS; i++)
+		n += phase_start[ph + 1][i] - phase_start[ph][i];
+	v = malloc((n + 1) * sizeof(*v));
+	if (!v)
+		die("out of memory");
+	for (i = 0, k = 0; i < CLIENTS; i++) {
+		size_t m = phase_start[ph + 1][i] - phase_start[ph][i];
+
+		memcpy(v + k, clients[i].lat + phase_start[ph][i], m * sizeof(*v));
+		k += m;
+	}
+	qsort(v, n, sizeof(*v), cmp_double);
+	r = n ? v[(size_t)((double)(n - 1) * p)] : NAN;
+	free(v);
+	if (count)
+		*count = n;
+	return r;
+}
+
+static double p99_base = NAN, p99_paced = NAN, p99_b2b = NAN, p99_spawn = NAN;
+
+/* @CYCLES applies and reverts, one operation every @pace_ms (0: at once);
+ * with no @revert, 2 * @CYCLES runs of @apply. */
+static void patch_cycles(char **apply, char **revert, char *id, size_t idlen,
+			 double pace_ms, double *pauses, double *secs)
+{
+	double t0 = now_ms(), next = t0;
+	char out[8192];
+	int i;
+
+	for (i = 0; i < CYCLES; i++) {
+		if (pace_ms > 0) {
+			for (double left = next - now_ms(); left > 0; left = next - now_ms())
+				usleep((useconds_t)(left * 1e3));
+			next += pace_ms;
+		}
+		if (run_capture(apply, 60e3, out, sizeof(out), NULL) && revert)
+			die("apply kvd.lpatch: %s", out);
+		pauses[i] = json_num(out, "pause_ms");
+		json_str(out, "id", id, idlen);
+		if (pace_ms > 0) {
+			for (double left = next - now_ms(); left > 0; left = next - now_ms())
+				usleep((useconds_t)(left * 1e3));
+			next += pace_ms;
+		}
+		if (run_capture(revert ? revert : apply, 60e3, out, sizeof(out), NULL) && revert)
+			die("revert kvd.lpatch: %s", out);
+	}
+	*secs = (now_ms() - t0) / 1e3;
+}
+
+static void print_phase(const char *name, int ph)
+{
+	size_t n;
+	double p99 = phase_pct(ph, 0.99, &n);
+
+	printf("%-34s %8zu %8.0f %8.0f %8.0f %9.0f %7.2f\n", name, n, phase_pct(ph, 0.5, NULL),
+	       p99, phase_pct(ph, 0.999, NULL), phase_pct(ph, 1.0, NULL), p99 / p99_base);
+}
+
+static void section_latency(void)
+{
+	static const char *names[NPHASES] = { "", "none", "paced", "back_to_back", "spawn_true" };
+	char *spawn_true[] = { "true", NULL };
+	char portfile[4096], patch[4096], pidstr[16], id[64];
+	char *argv[] = { (char *)kvd, "0", portfile, NULL };
+	char *apply[] = { (char *)livepatch, "apply", "--json", pidstr, patch, NULL };
+	char *revert[] = { (char *)livepatch, "revert", "--json", pidstr, id, NULL };
+	double t0, base_s, paced_s, b2b_s, spawn_s, pauses[CYCLES], pauses2[CYCLES];
+	unsigned short port = 0;
+	int fd, i, ph;
+	pid_t pid;
+	FILE *f;
+
+	if (!kvd)
+		die("the latency section needs -k KVD");
+	snprintf(portfile, sizeof(portfile), "%s/kvd.port", work);
+	snprintf(patch, sizeof(patch), "%s/kvd.lpatch", work);
+	unlink(portfile);
+	pid = spawn_as(argv, &fd, false, true);
+	current_target = pid;
+	for (t0 = now_ms(); now_ms() - t0 < 10e3; usleep(10000)) {
+		f = fopen(portfile, "r");
+		if (f) {
+			if (fscanf(f, "%hu", &port) != 1)
+				port = 0;
+			fclose(f);
+			if (port)
+				break;
+		}
+	}
+	if (!port)
+		die("kvd did not start");
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
+	{
+		int c = kv_connect(port);
+		char req[64];
+
+		for (i = 0; i < CLIENTS; i++) {
+			snprintf(req, sizeof(req), "SET key%d value-%d\n", i, i);
+			kv_request(c, req);
+		}
+		close(c);
+	}
+	for (i = 0; i < CLIENTS; i++) {
+		struct client *c = &clients[i];
+
+		c->id = i;
+		c->fd = kv_connect(port);
+		c->cap = MAX_SAMPLES;
+		c->lat = malloc(c->cap * sizeof(*c->lat));
+		if (!c->lat)
+			die("out of memory");
+		pthread_create(&c->th, NULL, client_run, c);
+	}
+	printf("\n== Tail latency of kvd: %d connections, %d requests/s each, latency from the time each request was due ==\n",
+	       CLIENTS, 1000000 / INTERVAL_US);
+	cli_normal = true; /* as one would run it */
+	usleep(1000000); /* warm-up */
+	/* without patching, as long as the paced phase */
+	phase(1);
+	t0 = now_ms();
+	usleep(2 * CYCLES * PACE_MS * 1000);
+	base_s = (now_ms() - t0) / 1e3;
+	phase(2);
+	patch_cycles(apply, revert, id, sizeof(id), PACE_MS, pauses, &paced_s);
+	phase(3);
+	patch_cycles(apply, revert, id, sizeof(id), 0, pauses2, &b2b_s);
+	/* the control: a process that does nothing, started as often */
+	phase(4);
+	patch_cycles(spawn_true, NULL, id, sizeof(id), PACE_MS, pauses2, &spawn_s);
+	phase(NPHASES);
+	cli_normal = false;
+	for (i = 0; i < CLIENTS; i++) {
+		pthread_join(clients[i].th, NULL);
+		if (clients[i].failed)
+			die("a kvd client connection failed");
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	close(fd);
+	current_target = 0;
+
+	p99_base = phase_pct(1, 0.99, NULL);
+	p99_paced = phase_pct(2, 0.99, NULL);
+	p99_b2b = phase_pct(3, 0.99, NULL);
+	p99_spawn = phase_pct(4, 0.99, NULL);
+	printf("%-34s %8s %8s %8s %8s %9s %7s\n", "", "requests", "p50 us", "p99 us", "p99.9 us",
+	       "max us", "p99 x");
+	print_phase("no patching", 1);
+	print_phase("100 applies+reverts, one op/50 ms", 2);
+	print_phase("100 applies+reverts, back to back", 3);
+	print_phase("control: /bin/true every 50 ms", 4);
+	printf("%.1f s without patching, %.1f s paced, %.1f s back to back, %.1f s control; apply pause median %.3f ms\n",
+	       base_s, paced_s, b2b_s, spawn_s, median(pauses, CYCLES));
+	for (ph = 1; ph < NPHASES; ph++) {
+		csv_row("latency", names[ph], 0, 0, "p50_us", phase_pct(ph, 0.5, NULL));
+		csv_row("latency", names[ph], 0, 0, "p99_us", phase_pct(ph, 0.99, NULL));
+		csv_row("latency", names[ph], 0, 0, "p999_us", phase_pct(ph, 0.999, NULL));
+		csv_row("latency", names[ph], 0, 0, "p99_ratio", phase_pct(ph, 0.99, NULL) / p99_base);
+	}
+	for (i = 0; i < CLIENTS; i++)
+		free(clients[i].lat);
+}
+
+/* ---- goals ----------------------------------------------------------------- */
+
+static void goal(const char *what, bool measured, bool pass, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void goal(const char *what, bool measured, bool pass, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s %s: ", !measured ? "SKIP" : pass ? "PASS" : "FAIL", what);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+static const struct trow *trow_of(const char *kind, long n)
+{
+	int i;
+
+	for (i = 0; i < ntrows; i++)
+		if (!strcmp(trows[i].kind, kind) && trows[i].threads == n)
+			return &trows[i];
+	return NULL;
+}
+
+static void goals(void)
+{
+	double worst = 0, worst_naive = 0;
+	const struct trow *w = NULL;
+	bool single = true;
+	int i, k;
+
+	printf("\n== Goals (issue 6) ==\n");
+	for (i = 0; i < ntrows; i++) {
+		if (trows[i].ratio > worst) {
+			worst = trows[i].ratio;
+			w = &trows[i];
+		}
+		if (trows[i].ratio_naive > worst_naive)
+			worst_naive = trows[i].ratio_naive;
+	}
+	goal("pause/floor <= 2.0 at every thread count, blocked and busy", ntrows, worst <= 2.0,
+	     "worst %.2f (%s, %ld threads)", worst, w ? w->kind : "-", w ? w->threads : 0L);
+	for (k = 0; k < 2; k++) {
+		const struct trow *r = trow_of(k ? "busy" : "blocked", 1);
+
+		if (r && r->pause >= 0.5)
+			single = false;
+	}
+	{
+		const struct trow *b = trow_of("blocked", 1), *u = trow_of("busy", 1);
+
+		goal("pause < 0.5 ms single-threaded", b || u, single, "%.3f ms blocked, %.3f ms busy",
+		     b ? b->pause : NAN, u ? u->pause : NAN);
+	}
+	{
+		const struct trow *b1 = trow_of("blocked", 1000), *b4 = trow_of("blocked", 4000);
+		const struct trow *u1 = trow_of("busy", 1000), *u4 = trow_of("busy", 4000);
+		bool m = b1 && b4 && u1 && u4;
+		double rb = m ? b4->pause / b1->pause : NAN, ru = m ? u4->pause / u1->pause : NAN;
+
+		goal("4,000 threads <= 4.5x 1,000 threads", m, m && rb <= 4.5 && ru <= 4.5,
+		     "%.2fx blocked, %.2fx busy", rb, ru);
+	}
+	{
+		bool m = frows[0].pause > 0 && frows[NFUNCS - 1].pause > 0;
+		double r = m ? frows[NFUNCS - 1].pause / frows[0].pause : NAN;
+
+		goal("1,000 functions <= 3x one function", m, m && r <= 3.0,
+		     "%.2fx (%.3f ms against %.3f ms)", r, frows[NFUNCS - 1].pause, frows[0].pause);
+	}
+	goal("pads cost <= 1% on the call-heavy micro-benchmark", calls_done && !isnan(pads_cost),
+	     pads_cost <= 1.0, "median %+.1f%% over builds and kernels (%+.1f%% to %+.1f%%)",
+	     pads_cost, pads_min, pads_max);
+	goal("p99 while patching within 1.5x", !isnan(p99_base), p99_paced <= 1.5 * p99_base,
+	     "%.0f us against %.0f us: %.2fx, an apply or revert every %d ms (back to back: %.2fx; starting /bin/true as often: %.2fx)",
+	     p99_paced, p99_base, p99_paced / p99_base, PACE_MS, p99_b2b / p99_base,
+	     p99_spawn / p99_base);
+	goal("stretch: pause/floor <= 1.0", ntrows, worst <= 1.0,
+	     "worst %.2f; against the floor with its seizes (the issue's bare seize-stop-detach) worst %.2f",
+	     worst, worst_naive);
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void on_signal(int sig)
+{
+	if (current_target > 0)
+		kill(current_target, SIGKILL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static bool wanted(int argc, char **argv, const char *s)
+{
+	int i;
+
+	if (optind >= argc)
+		return true;
+	for (i = optind; i < argc; i++)
+		if (!strcmp(argv[i], s))
+			return true;
+	return false;
+}
+
+int main(int argc, char **argv)
+{
+	char out[256];
+	char *gdbv[] = { "gdb", "--version", NULL };
+	int opt, i;
+
+	bool no_gdb = false;
+
+	while ((opt = getopt(argc, argv, "l:w:k:r:c:o:p:g:G")) != -1) {
+		switch (opt) {
+		case 'l': livepatch = optarg; break;
+		case 'w': work = optarg; break;
+		case 'k': kvd = optarg; break;
+		case 'r':
+			runs = atoi(optarg);
+			if (runs < 1 || runs > MAX_RUNS)
+				die("-r: 1 to %d runs", MAX_RUNS);
+			break;
+		case 'c': {
+			char *s = optarg, *end;
+
+			for (ncounts = 0; *s && ncounts < MAX_COUNTS; s = *end ? end + 1 : end) {
+				counts[ncounts++] = strtol(s, &end, 10);
+				if (end == s)
+					die("-c: a list like 1,10,100");
+			}
+			break;
+		}
+		case 'o':
+			csv = fopen(optarg, "w");
+			if (!csv)
+				die("%s: %s", optarg, strerror(errno));
+			fprintf(csv, "section,kind,threads,functions,metric,value\n");
+			break;
+		case 'p':
+			plot = fopen(optarg, "w");
+			if (!plot)
+				die("%s: %s", optarg, strerror(errno));
+			break;
+		case 'g': gdb_timeout_s = atof(optarg); break;
+		case 'G': no_gdb = true; break;
+		default:
+			fprintf(stderr, "usage: lpbench -l LIVEPATCH -w WORKDIR [-k KVD] [-r RUNS] [-c COUNTS] [-o CSV] [-p PLOTDATA] [-g GDB_TIMEOUT | -G] [threads|funcs|calls|latency...]\n");
+			return 2;
+		}
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	have_gdb = !no_gdb && run_capture(gdbv, 10e3, out, sizeof(out), NULL) == 0;
+	if (no_gdb)
+		no_gdb_reason = "left out (-G)";
+	if (!raise_priority())
+		printf("note: not allowed a real-time priority: the floor runs at normal priority\n");
+	lower_priority();
+	if (setpriority(PRIO_PROCESS, 0, -20))
+		printf("note: not allowed nice -20: livepatch and gdb start at the default priority\n");
+	for (i = optind; i < argc; i++)
+		if (strcmp(argv[i], "threads") && strcmp(argv[i], "funcs") &&
+		    strcmp(argv[i], "calls") && strcmp(argv[i], "latency"))
+			die("unknown section %s", argv[i]);
+	if (wanted(argc, argv, "threads"))
+		section_threads();
+	if (wanted(argc, argv, "funcs"))
+		section_funcs();
+	if (wanted(argc, argv, "calls"))
+		section_calls();
+	if (wanted(argc, argv, "latency"))
+		section_latency();
+	goals();
+	if (csv)
+		fclose(csv);
+	if (plot)
+		fclose(plot);
+	return 0;
+}
