@@ -62,6 +62,7 @@ struct unmap {
 	uint64_t start, end;
 	char id[32];                /* as in the mapping's name */
 	ssize_t rec;                /* its journal record, -1 for none */
+	uint64_t text_lo, text_hi;  /* its code, if it is a module */
 	bool in_use;
 };
 
@@ -91,6 +92,13 @@ struct txn {
 	size_t thread;
 	struct pc_move *moves;
 	size_t nmoves, capmoves;
+	uint64_t *sps;                 /* stack pointers of the frames walked */
+	size_t nsps, capsps;
+	uint64_t (*ranges)[2];         /* live parts of the stacks walked */
+	size_t nranges, capranges;
+	struct lp_unwinder *u;
+	size_t walked;                 /* threads [0, walked) are walked */
+	int verdict;                   /* of the walks so far, as verify_world() */
 	char why[256];                 /* why the stop is unsafe */
 	char why_frame[256];           /* the last frame found in the way */
 	enum lp_mode mode;
@@ -139,6 +147,19 @@ static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
 	for (i = 0; i < x->num; i++)
 		if (pc >= x->um[i].start && pc < x->um[i].end)
 			x->um[i].in_use = true;
+	if (x->num) {
+		/* the frames bound the part of the stack to scan for pointers */
+		if (x->nsps == x->capsps) {
+			size_t nc = x->capsps ? x->capsps * 2 : 64;
+			uint64_t *ns = realloc(x->sps, nc * sizeof(*ns));
+
+			if (!ns)
+				return -ENOMEM;
+			x->sps = ns;
+			x->capsps = nc;
+		}
+		x->sps[x->nsps++] = fr->sp;
+	}
 	for (i = 0; i < x->nc; i++) {
 		const struct change *c = &x->c[i];
 		uint64_t pad = c->addr - LP_PAD_LEN;
@@ -180,51 +201,188 @@ static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
  * replacement that ended in a tail call leaves the callee running with
  * pointers to the patch's data (a format string, a table) in registers
  * or on the stack.  Conservatively, any word of a thread's registers or
- * of its stack (up to 256 KiB above its stack pointer) that points into a
- * candidate's data keeps it mapped.
+ * of the live part of its stack that points into a candidate's data keeps
+ * it mapped.
  */
-static bool points_into_data(const struct unmap *u, const struct lp_module *m,
-			     uint64_t v)
+static bool points_into_data(const struct unmap *u, uint64_t v)
 {
 	/* code is the unwinder's business: a stale return address left in
 	 * a live frame would keep a patch mapped for ever */
-	return v >= u->start && v < u->end && !(m && v >= m->text_lo && v < m->text_hi);
+	return v >= u->start && v < u->end && !(v >= u->text_lo && v < u->text_hi);
 }
 
-static void pointers_in_use(struct txn *x, const struct lp_thread *t)
+static void words_in_use(struct txn *x, const uint64_t *v, size_t n)
 {
-	const uint64_t *regs = (const uint64_t *)&t->regs;
-	uint64_t buf[512], at = t->regs.rsp & ~4095ULL;
-	size_t i, k, n;
+	size_t i, k;
 
 	for (k = 0; k < x->num; k++) {
-		const struct lp_module *m = lp_proc_module_at(x->proc, x->um[k].start);
+		struct unmap *um = &x->um[k];
 
-		for (i = 0; i < sizeof(t->regs) / 8; i++)
-			if (points_into_data(&x->um[k], m, regs[i]))
-				x->um[k].in_use = true;
+		for (i = 0; i < n && !um->in_use; i++)
+			if (points_into_data(um, v[i]))
+				um->in_use = true;
 	}
-	for (n = 0; n < 64 && !lp_proc_read(x->proc, at, buf, sizeof(buf)); n++,
-	     at += sizeof(buf))
-		for (k = 0; k < x->num; k++) {
-			const struct lp_module *m = lp_proc_module_at(x->proc, x->um[k].start);
-
-			for (i = 0; i < LP_ARRAY_SIZE(buf); i++)
-				if (points_into_data(&x->um[k], m, buf[i]))
-					x->um[k].in_use = true;
-		}
 }
 
-/* Walk every stopped thread.  0 safe, 1 unsafe (x->why), <0 error. */
+/* Scan [lo, hi) of the stopped target, up to the first unreadable block. */
+static void range_in_use(struct lp_unwinder *u, struct txn *x, uint64_t lo, uint64_t hi)
+{
+	uint64_t buf[128];
+
+	for (lo &= ~7ULL; lo < hi;) {
+		/* (the unwinder reads 1 KiB blocks: never across one) */
+		uint64_t end = (lo | (sizeof(buf) - 1)) + 1;
+		size_t n;
+
+		if (end > hi)
+			end = (hi + 7) & ~7ULL;
+		n = (size_t)(end - lo);
+		if (lp_unwinder_read(u, lo, buf, n))
+			return;
+		words_in_use(x, buf, n / 8);
+		lo = end;
+	}
+}
+
+/*
+ * The live part of a thread's stack is what its frames span: from its
+ * stack pointer (less the red zone a leaf function may use below it) up
+ * to the outermost frame, whose own locals are within SCAN_TOP above its
+ * stack pointer.  A signal frame lies between the handler's frames and
+ * the interrupted one; on another stack (sigaltstack), the frame below it
+ * is elsewhere: SCAN_SWITCH bytes above the trampoline's stack pointer
+ * hold the signal frame (ucontext, siginfo and the FPU state).  Stale
+ * words above a popped frame are not looked at: reading 256 KiB of every
+ * thread's stack cost 64 reads a thread inside the pause (150 ms for
+ * 1,000 threads), where the live part is a few blocks the unwinder has
+ * read already.  tests/integration/fleet.sh (a tail call holding the
+ * patch's format string), parked.sh.
+ */
+#define SCAN_REDZONE 128
+#define SCAN_TOP 1024
+#define SCAN_SWITCH 16384
+#define SCAN_MAX (8ULL << 20) /* a frame larger than this: another stack */
+
+/* The registers of thread @t now; the live part of its stack once the
+ * world is stopped (scan_ranges()): until then, a thread still running
+ * may store a pointer into it. */
+static int pointers_in_use(struct txn *x, const struct lp_thread *t)
+{
+	size_t i;
+
+	words_in_use(x, (const uint64_t *)&t->regs, sizeof(t->regs) / 8);
+	for (i = 0; i < x->nsps; i++) {
+		uint64_t sp = x->sps[i], next = i + 1 < x->nsps ? x->sps[i + 1] : 0;
+		uint64_t lo = sp - SCAN_REDZONE;
+		uint64_t hi = !next ? sp + SCAN_TOP :
+			      next >= sp && next - sp <= SCAN_MAX ? next : sp + SCAN_SWITCH;
+
+		if (i && lo >= x->ranges[x->nranges - 1][0] && lo <= x->ranges[x->nranges - 1][1]) {
+			/* the frame above on the same stack: one range */
+			if (hi > x->ranges[x->nranges - 1][1])
+				x->ranges[x->nranges - 1][1] = hi;
+			continue;
+		}
+		if (x->nranges == x->capranges) {
+			size_t nc = x->capranges ? x->capranges * 2 : 256;
+			uint64_t (*nr)[2] = realloc(x->ranges, nc * sizeof(*nr));
+
+			if (!nr)
+				return -ENOMEM;
+			x->ranges = nr;
+			x->capranges = nc;
+		}
+		x->ranges[x->nranges][0] = lo;
+		x->ranges[x->nranges++][1] = hi;
+	}
+	return 0;
+}
+
+/* The stacks' live parts, read afresh once the world is stopped. */
+static void scan_ranges(struct lp_unwinder *u, struct txn *x)
+{
+	size_t i;
+
+	lp_unwinder_flush(u);
+	lp_unwinder_prefetch_ranges(u, (const uint64_t (*)[2])x->ranges, x->nranges);
+	for (i = 0; i < x->nranges; i++)
+		range_in_use(u, x, x->ranges[i][0], x->ranges[i][1]);
+}
+
+/* A new stop: nothing verified yet. */
+static void verify_begin(struct txn *x, struct lp_unwinder *u)
+{
+	size_t i;
+
+	x->u = u;
+	x->walked = 0;
+	x->verdict = 0;
+	x->nmoves = 0;
+	x->nranges = 0;
+	x->why[0] = 0;
+	for (i = 0; i < x->num; i++)
+		x->um[i].in_use = false;
+	lp_unwinder_flush(u);
+}
+
+/* Walk stopped thread @i.  0 safe, 1 unsafe (x->why), <0 error. */
+static int verify_thread(struct txn *x, size_t i)
+{
+	struct lp_thread *t = &x->w->th[i];
+	int ret;
+
+	x->thread = i;
+	x->nsps = 0;
+	ret = lp_unwind_thread(x->u, t, check_frame, x);
+	if (ret == 0 && x->num)
+		ret = pointers_in_use(x, t);
+	if (ret == 1)
+		memcpy(x->why_frame, x->why, sizeof(x->why));
+	if (ret >= 0 || ret == -ENOMEM)
+		return ret;
+	snprintf(x->why, sizeof(x->why), "the stack of thread %d cannot be walked reliably (%s)",
+		 t->tid, ret == -ENOENT ? "code without unwind information" :
+		 ret == -E2BIG ? "too deep" : "unwind error");
+	return 1;
+}
+
+/*
+ * While the stop waits for the next thread (lp_world_stop() calls this,
+ * w->idle), walk the next thread in order that has stopped: one CPU walks
+ * while the other stops the threads, and the walks are done soon after
+ * the last thread stops.  A thread's frames cannot move while it is
+ * stopped, whatever the others do; its stack's words can, so the scan for
+ * pointers waits for the end of the stop.
+ */
+static bool verify_next(void *arg)
+{
+	struct txn *x = arg;
+
+	while (!x->verdict && x->walked < x->w->n) {
+		struct lp_thread *t = &x->w->th[x->walked];
+
+		if (t->seized && !t->stopped && !t->gone)
+			return false; /* not there yet */
+		x->walked++;
+		if (!t->stopped || t->gone)
+			continue;
+		lp_thread_fix_eintr(x->proc, t);
+		lp_unwinder_prefetch_thread(x->u, t);
+		x->verdict = verify_thread(x, x->walked - 1);
+		return true;
+	}
+	return false;
+}
+
+/* Walk every stopped thread not walked yet.  0 safe, 1 unsafe (x->why),
+ * <0 error. */
 static int verify_world(struct lp_unwinder *u, struct txn *x)
 {
 	size_t i;
 
-	x->nmoves = 0;
-	x->why[0] = 0;
-	for (i = 0; i < x->num; i++)
-		x->um[i].in_use = false;
-	for (i = 0; i < x->w->n; i++) {
+	if (x->verdict)
+		return x->verdict;
+	for (i = x->walked; i < x->w->n; i++) {
 		const struct lp_thread *t = &x->w->th[i];
 		int ret;
 
@@ -237,22 +395,13 @@ static int verify_world(struct lp_unwinder *u, struct txn *x)
 		}
 		if (!t->stopped || t->gone)
 			continue;
-		x->thread = i;
-		if (x->num)
-			pointers_in_use(x, t);
-		ret = lp_unwind_thread(u, t, check_frame, x);
-		if (ret == 1)
-			memcpy(x->why_frame, x->why, sizeof(x->why));
-		if (ret == 1 || ret == -ENOMEM)
+		ret = verify_thread(x, i);
+		if (ret)
 			return ret;
-		if (ret < 0) {
-			snprintf(x->why, sizeof(x->why),
-				 "the stack of thread %d cannot be walked reliably (%s)",
-				 t->tid, ret == -ENOENT ? "code without unwind information" :
-				 ret == -E2BIG ? "too deep" : "unwind error");
-			return 1;
-		}
 	}
+	x->walked = x->w->n;
+	if (x->num)
+		scan_ranges(u, x);
 	return 0;
 }
 
@@ -913,6 +1062,14 @@ static int find_unmaps(struct txn *x)
 		n++;
 	}
 	x->num = n;
+	for (i = 0; i < n; i++) {
+		const struct lp_module *m = lp_proc_module_at(x->proc, x->um[i].start);
+
+		if (m) {
+			x->um[i].text_lo = m->text_lo;
+			x->um[i].text_hi = m->text_hi;
+		}
+	}
 	return 0;
 }
 
@@ -1049,6 +1206,8 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 
 	lp_debug(x->ctx, "loaded; stopping the world");
 	w.proc = proc;
+	w.idle = verify_next;
+	w.idle_arg = x;
 	x->w = &w;
 	deadline = lp_now_ms() + timeout_ms;
 	for (;;) {
@@ -1057,21 +1216,28 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		/* 3. stop the world */
 		attempts++;
 		err = lp_world_seize(&w);
+		/*
+		 * Is the journal as we read it?  Checked once every thread is
+		 * seized, before the stop, not inside it (reading the maps of
+		 * a process without a journal takes 50 us, a quarter of the
+		 * pause of a process of one thread): no other run can stop
+		 * the world, so none can change the journal, until we let go
+		 * of the threads.
+		 */
+		if (!err)
+			err = check_journal(x, gen0);
+		verify_begin(x, u);
 		if (!err)
 			err = lp_world_stop(&w);
 		if (err)
 			goto fail_release;
 		lp_fault_point(x->ctx, "seize");
-		lp_debug(x->ctx, "attempt %u: %zu threads stopped in %.3f ms", attempts, w.n,
-			 lp_now_ms() - w.t_first_stop);
+		lp_debug(x->ctx, "attempt %u: %zu threads stopped in %.3f ms, %zu walked meanwhile",
+			 attempts, w.n, lp_now_ms() - w.t_first_stop, x->walked);
 		lp_world_fix_eintr(&w);
-		lp_unwinder_flush(u);
 		lp_unwinder_prefetch(u, &w);
 
 		/* 4. verify */
-		err = check_journal(x, gen0);
-		if (err)
-			goto fail_release;
 		for (i = 0; i < x->nc; i++) {
 			uint8_t now[LP_CODE_LEN];
 
@@ -1139,8 +1305,11 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		goto fail_release;
 
 	/* 6. release */
+	lp_debug(x->ctx, "written %zu function%s; releasing", x->nc, x->nc == 1 ? "" : "s");
 	lp_fault_point(x->ctx, "detach");
 	lp_world_release(&w);
+	lp_debug(x->ctx, "released %zu threads: pause %.3f ms", w.released,
+		 w.t_last_resume - w.t_first_stop);
 	if (res) {
 		res->pause_ms = w.t_last_resume - w.t_first_stop;
 		res->attempts = attempts;
@@ -1201,6 +1370,8 @@ fail_unload:
 out:
 	free(r);
 	free(x->moves);
+	free(x->sps);
+	free(x->ranges);
 	lp_world_free(&w);
 	lp_unwinder_free(u);
 	return err;

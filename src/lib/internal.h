@@ -262,6 +262,10 @@ struct lp_world {
 	size_t n, cap;
 	double t_first_stop, t_last_resume;
 	size_t released; /* threads resumed by the last release */
+	/* Called while a stop waits for a thread: work on the threads
+	 * stopped so far, one at a time, in order; true if it did some. */
+	bool (*idle)(void *arg);
+	void *idle_arg;
 	/* our scheduling policy before the stop raised it (stop.c) */
 	bool raised;
 	int policy;
@@ -321,10 +325,15 @@ typedef int (*lp_frame_fn)(void *arg, const struct lp_frame *f, unsigned depth);
 
 int lp_unwinder_new(struct lp_proc *proc, struct lp_unwinder **out);
 void lp_unwinder_free(struct lp_unwinder *u);
-/* Forget memory cached during a stop (call at each new stop). */
+/* Forget the target's memory cached so far (call before each stop). */
 void lp_unwinder_flush(struct lp_unwinder *u);
 /* Read the top of the stack of every stopped thread of @w, in few calls. */
 void lp_unwinder_prefetch(struct lp_unwinder *u, const struct lp_world *w);
+void lp_unwinder_prefetch_thread(struct lp_unwinder *u, const struct lp_thread *t);
+/* Read the memory of ranges [r[i][0], r[i][1]), in few calls. */
+void lp_unwinder_prefetch_ranges(struct lp_unwinder *u, const uint64_t (*r)[2], size_t n);
+/* Read the stopped target's memory through the cache of this stop. */
+int lp_unwinder_read(struct lp_unwinder *u, uint64_t addr, void *buf, size_t len);
 /* Walk @t's stack (stopped), calling @fn per frame; stops early if fn != 0.
  * Returns fn's value, 0 at the end of the stack, or a negative error. */
 int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,

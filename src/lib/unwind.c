@@ -16,7 +16,8 @@
  *    target.
  *  - The stacks: lp_unwinder_prefetch() reads the two blocks at each
  *    stopped thread's stack pointer with process_vm_readv(), 1,024
- *    blocks a call; a frame further up is read when the walk needs it.
+ *    blocks a call (lp_unwinder_prefetch_thread() those of one thread);
+ *    a frame further up is read when the walk needs it.
  *
  * A walk is reliable or it fails: a frame without unwind information, an
  * unw_step() error, or a stack too deep make the walk fail, and a failed
@@ -58,6 +59,8 @@ struct image {
 	const uint8_t *bytes; /* at lo */
 };
 
+struct batch;
+
 struct lp_unwinder {
 	struct lp_proc *proc;
 	unw_addr_space_t as;
@@ -65,6 +68,7 @@ struct lp_unwinder {
 	size_t cap, used;
 	struct image *img;     /* sorted, not overlapping */
 	size_t nimg, last;
+	struct batch *bt;
 };
 
 struct walk {
@@ -208,6 +212,11 @@ static int cached_read(struct lp_unwinder *u, uint64_t addr, void *buf, size_t l
 	return mem_read(u, addr, buf, len);
 }
 
+int lp_unwinder_read(struct lp_unwinder *u, uint64_t addr, void *buf, size_t len)
+{
+	return mem_read(u, addr, buf, len);
+}
+
 void lp_unwinder_flush(struct lp_unwinder *u)
 {
 	size_t i;
@@ -217,7 +226,8 @@ void lp_unwinder_flush(struct lp_unwinder *u)
 		u->blocks[i] = NULL;
 	}
 	u->used = 0;
-	unw_flush_cache(u->as, 0, 0);
+	/* (libunwind's cache stays: what it holds comes from the modules'
+	 * unwind tables, which do not change) */
 }
 
 /*
@@ -263,46 +273,76 @@ static void read_blocks(struct lp_unwinder *u, struct block **b, struct iovec *l
 	}
 }
 
+/* A batch of blocks to read in one process_vm_readv(). */
+struct batch {
+	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
+	struct block *b[IOV_BATCH];
+	size_t n;
+};
+
+static void batch_add(struct lp_unwinder *u, struct batch *bt, uint64_t addr)
+{
+	struct block *nb;
+
+	if (!addr || cache_find(u, addr) || !(nb = cache_add(u, addr)))
+		return;
+	bt->b[bt->n] = nb;
+	bt->local[bt->n] = (struct iovec){ nb->data, BLOCK };
+	bt->remote[bt->n] = (struct iovec){ (void *)(uintptr_t)addr, BLOCK };
+	if (++bt->n == IOV_BATCH) {
+		read_blocks(u, bt->b, bt->local, bt->remote, bt->n);
+		bt->n = 0;
+	}
+}
+
+/* The top of @t's stack (and the red zone below it, which a scan for
+ * pointers reads), and its code if at_pad_jump() will have to look. */
+static void batch_thread(struct lp_unwinder *u, struct batch *bt, const struct lp_thread *t)
+{
+	uint64_t top = t->regs.rsp & ~(BLOCK - 1);
+
+	if (!t->stopped || t->gone)
+		return;
+	batch_add(u, bt, top);
+	batch_add(u, bt, top + BLOCK);
+	batch_add(u, bt, (t->regs.rsp - 128) & ~(BLOCK - 1));
+	if (pad_jump_possible(u, t->regs.rip))
+		batch_add(u, bt, t->regs.rip & ~(BLOCK - 1));
+}
+
 void lp_unwinder_prefetch(struct lp_unwinder *u, const struct lp_world *w)
 {
-	struct iovec *local = malloc(IOV_BATCH * sizeof(*local));
-	struct iovec *remote = malloc(IOV_BATCH * sizeof(*remote));
-	struct block **b = malloc(IOV_BATCH * sizeof(*b));
-	size_t i, k, n = 0;
+	struct batch *bt = u->bt;
+	size_t i;
 
-	if (!local || !remote || !b)
-		goto out;
-	for (i = 0; i < w->n; i++) {
-		const struct lp_thread *t = &w->th[i];
-		uint64_t want[3];
+	bt->n = 0;
+	for (i = 0; i < w->n; i++)
+		batch_thread(u, bt, &w->th[i]);
+	read_blocks(u, bt->b, bt->local, bt->remote, bt->n);
+}
 
-		if (!t->stopped || t->gone)
-			continue;
-		/* the top of its stack, and its code if at_pad_jump() will
-		 * have to look */
-		want[0] = t->regs.rsp & ~(BLOCK - 1);
-		want[1] = want[0] + BLOCK;
-		want[2] = pad_jump_possible(u, t->regs.rip) ? t->regs.rip & ~(BLOCK - 1) : 0;
-		for (k = 0; k < 3; k++) {
-			uint64_t addr = want[k];
-			struct block *nb;
+void lp_unwinder_prefetch_thread(struct lp_unwinder *u, const struct lp_thread *t)
+{
+	struct batch *bt = u->bt;
 
-			if (!addr || cache_find(u, addr) || !(nb = cache_add(u, addr)))
-				continue;
-			b[n] = nb;
-			local[n] = (struct iovec){ nb->data, BLOCK };
-			remote[n] = (struct iovec){ (void *)(uintptr_t)addr, BLOCK };
-			if (++n == IOV_BATCH) {
-				read_blocks(u, b, local, remote, n);
-				n = 0;
-			}
-		}
+	bt->n = 0;
+	batch_thread(u, bt, t);
+	read_blocks(u, bt->b, bt->local, bt->remote, bt->n);
+}
+
+void lp_unwinder_prefetch_ranges(struct lp_unwinder *u, const uint64_t (*r)[2], size_t n)
+{
+	struct batch *bt = u->bt;
+	size_t i;
+
+	bt->n = 0;
+	for (i = 0; i < n; i++) {
+		uint64_t a;
+
+		for (a = r[i][0] & ~(BLOCK - 1); a < r[i][1]; a += BLOCK)
+			batch_add(u, bt, a);
 	}
-	read_blocks(u, b, local, remote, n);
-out:
-	free(local);
-	free(remote);
-	free(b);
+	read_blocks(u, bt->b, bt->local, bt->remote, bt->n);
 }
 
 static int acc_find_proc_info(unw_addr_space_t as, unw_word_t ip,
@@ -497,13 +537,16 @@ int lp_unwinder_new(struct lp_proc *proc, struct lp_unwinder **out)
 	if (!u)
 		return -ENOMEM;
 	u->proc = proc;
-	if (add_images(u)) {
+	u->bt = malloc(sizeof(*u->bt));
+	if (!u->bt || add_images(u)) {
+		free(u->bt);
 		free(u);
 		return -ENOMEM;
 	}
 	u->as = unw_create_addr_space(&accessors, 0);
 	if (!u->as) {
 		free(u->img);
+		free(u->bt);
 		free(u);
 		return -ENOMEM;
 	}
@@ -519,6 +562,7 @@ void lp_unwinder_free(struct lp_unwinder *u)
 	lp_unwinder_flush(u);
 	free(u->blocks);
 	free(u->img);
+	free(u->bt);
 	unw_destroy_addr_space(u->as);
 	free(u);
 }
