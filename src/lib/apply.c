@@ -57,6 +57,15 @@ struct change {
 	uint8_t want[LP_CODE_LEN];  /* what we write */
 };
 
+/* A journal image made before the stop (journal_prepare()). */
+struct jimage {
+	uint8_t *img;
+	size_t len;
+	uint64_t gen, key;
+	int64_t time;
+	bool ok;
+};
+
 /* A patch's code that may be unmapped, if no frame is in it. */
 struct unmap {
 	uint64_t start, end;
@@ -96,6 +105,10 @@ struct txn {
 	size_t nsps, capsps;
 	uint64_t (*ranges)[2];         /* live parts of the stacks walked */
 	size_t nranges, capranges;
+	struct span *spans;            /* the code changed, in spans */
+	size_t nspans;
+	struct change **order;         /* the changes by address */
+	struct jimage jpre[3];         /* the journal: applying, final (x2) */
 	struct lp_unwinder *u;
 	size_t walked;                 /* threads [0, walked) are walked */
 	int verdict;                   /* of the walks so far, as verify_world() */
@@ -448,15 +461,121 @@ static bool reverting(const struct txn *x)
 }
 
 /*
+ * The code changes of one transaction, gathered into spans: changes less
+ * than SPAN_GAP bytes apart are read and written with one call each,
+ * their bytes in between written back as they are (every thread is
+ * stopped).  1,000 functions in a row were 3,000 reads and writes of
+ * /proc/PID/mem inside the pause (12 ms, 17 times the pause of one
+ * function); they are now one read and three writes.
+ */
+#define SPAN_GAP 512
+
+static bool bytes_as_expected(const struct change *c, const uint8_t *found);
+
+struct span {
+	uint64_t start, end;
+	size_t first, n;  /* its changes: x->order[first .. first + n) */
+	uint8_t *now;     /* the bytes found at the stop */
+	uint8_t *buf;     /* the bytes being written */
+};
+
+static int order_cmp(const void *a, const void *b)
+{
+	const struct change *x = *(const struct change *const *)a;
+	const struct change *y = *(const struct change *const *)b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void spans_free(struct txn *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nspans; i++) {
+		free(x->spans[i].now);
+		free(x->spans[i].buf);
+	}
+	free(x->spans);
+	free(x->order);
+	x->spans = NULL;
+	x->order = NULL;
+	x->nspans = 0;
+}
+
+/* Before the stop: which bytes each span covers. */
+static int spans_plan(struct txn *x)
+{
+	size_t i;
+
+	x->order = calloc(x->nc + 1, sizeof(*x->order));
+	x->spans = calloc(x->nc + 1, sizeof(*x->spans));
+	if (!x->order || !x->spans)
+		return -ENOMEM;
+	for (i = 0; i < x->nc; i++)
+		x->order[i] = &x->c[i];
+	qsort(x->order, x->nc, sizeof(*x->order), order_cmp);
+	for (i = 0; i < x->nc; i++) {
+		uint64_t lo = x->order[i]->addr - LP_PAD_LEN, hi = lo + LP_CODE_LEN;
+		struct span *s = x->nspans ? &x->spans[x->nspans - 1] : NULL;
+
+		if (s && lo <= s->end + SPAN_GAP) {
+			if (hi > s->end)
+				s->end = hi;
+			s->n++;
+			continue;
+		}
+		s = &x->spans[x->nspans++];
+		s->start = lo;
+		s->end = hi;
+		s->first = i;
+		s->n = 1;
+	}
+	for (i = 0; i < x->nspans; i++) {
+		struct span *s = &x->spans[i];
+
+		s->now = malloc(s->end - s->start);
+		s->buf = malloc(s->end - s->start);
+		if (!s->now || !s->buf)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* In the stop: the code is as we expect it (one read a span). */
+static int spans_read(struct txn *x)
+{
+	size_t i, k;
+
+	for (i = 0; i < x->nspans; i++) {
+		struct span *s = &x->spans[i];
+
+		if (lp_proc_read(x->proc, s->start, s->now, s->end - s->start))
+			return lp_fail(x->ctx, -LP_EPATCHED,
+				       "the code of %s changed during the operation",
+				       x->order[s->first]->name);
+		for (k = s->first; k < s->first + s->n; k++) {
+			const struct change *c = x->order[k];
+
+			if (!bytes_as_expected(c, s->now + (c->addr - LP_PAD_LEN - s->start)))
+				return lp_fail(x->ctx, -LP_EPATCHED,
+					       "the code of %s changed during the operation",
+					       c->name);
+		}
+		memcpy(s->buf, s->now, s->end - s->start);
+	}
+	return 0;
+}
+
+/*
  * Write the changed bytes: first the pads that get a jump (no thread can
  * reach them yet), then every entry, then the pads that get their NOPs
- * back (no entry leads to them any more).  On failure, put back what was
- * written, in the reverse order.
+ * back (no entry leads to them any more): should we be killed between two
+ * writes, every function is whole.  On failure, put back the bytes found.
  */
 static int write_code(struct txn *x)
 {
 	struct lp_proc *proc = x->proc;
-	size_t i, step[3] = { 0 };
+	size_t i, k, written = 0;
 	int err = 0, phase;
 
 	for (phase = 0; phase < 3 && !err; phase++) {
@@ -464,32 +583,38 @@ static int write_code(struct txn *x)
 			lp_fault_point(x->ctx, "pad");
 		if (phase == 2 && reverting(x))
 			lp_fault_point(x->ctx, "revert");
-		for (i = 0; i < x->nc && !err; i++, step[phase]++) {
-			const struct change *c = &x->c[i];
+		for (i = 0; i < x->nspans && !err; i++) {
+			struct span *s = &x->spans[i];
+			bool changed = false;
 
-			if (phase == 1)
-				err = lp_proc_write(proc, c->entry,
-						    c->want + LP_PAD_LEN + c->entry_off, LP_ENTRY_LEN);
-			else if (c->jump_after == (phase == 0))
-				err = lp_proc_write(proc, c->addr - LP_PAD_LEN, c->want,
-						    LP_PAD_LEN);
+			for (k = s->first; k < s->first + s->n; k++) {
+				const struct change *c = x->order[k];
+				uint8_t *at = s->buf + (c->addr - LP_PAD_LEN - s->start);
+				size_t off = 0, len = LP_PAD_LEN;
+
+				if (phase == 1) {
+					off = LP_PAD_LEN + c->entry_off;
+					len = LP_ENTRY_LEN;
+				} else if (c->jump_after != (phase == 0)) {
+					continue;
+				}
+				if (memcmp(at + off, c->want + off, len)) {
+					memcpy(at + off, c->want + off, len);
+					changed = true;
+				}
+			}
+			if (!changed)
+				continue;
+			err = lp_proc_write(proc, s->start, s->buf, s->end - s->start);
+			if (!err && i + 1 > written)
+				written = i + 1;
 		}
-		if (err)
-			step[phase]--;
 	}
 	if (!err)
 		return 0;
-	for (phase = 2; phase >= 0; phase--) {
-		for (i = 0; i < step[phase]; i++) {
-			const struct change *c = &x->c[i];
-
-			if (phase == 1)
-				lp_proc_write(proc, c->entry, c->now + LP_PAD_LEN + c->entry_off,
-					      LP_ENTRY_LEN);
-			else if (c->jump_after == (phase == 0))
-				lp_proc_write(proc, c->addr - LP_PAD_LEN, c->now, LP_PAD_LEN);
-		}
-	}
+	for (i = written; i-- > 0;)
+		lp_proc_write(proc, x->spans[i].start, x->spans[i].now,
+			      x->spans[i].end - x->spans[i].start);
 	return lp_fail(x->ctx, err, "writing the jumps into process %d failed: %s",
 		       proc->pid, strerror(-err));
 }
@@ -535,24 +660,84 @@ static int next_journal(const struct txn *x, bool final, struct lp_journal *out)
 	return 0;
 }
 
-/* Write the journal for this transaction; the generation grows by one. */
-static int write_journal(struct txn *x, bool final)
+static int journal_image(const struct txn *x, bool final, uint64_t gen, uint8_t **img,
+			 size_t *len)
 {
 	struct lp_journal nj;
-	uint8_t *img;
-	size_t len;
 	int err = next_journal(x, final, &nj);
 
 	if (err)
 		return err;
-	err = lp_journal_image(&nj, ++x->j->gen, &img, &len);
+	err = lp_journal_image(&nj, gen, img, len);
 	free(nj.p);
-	if (err)
-		return err;
+	return err;
+}
+
+/* The flags of the reverted patches whose code a frame holds. */
+static uint64_t in_use_key(const struct txn *x)
+{
+	uint64_t key = 0;
+	size_t i;
+
+	for (i = 0; i < x->num; i++)
+		if (x->um[i].in_use)
+			key |= 1ULL << i;
+	return key;
+}
+
+/*
+ * Before the stop: the journal images the commit writes, the final one
+ * both for no reverted patch's code held by a frame and for all of them
+ * held (threads busy in a patch being reverted); it is made again for a
+ * mix.  Serializing a patch of 1,000
+ * functions takes about a millisecond, twice, which was inside the pause.
+ */
+static void journal_prepare(struct txn *x, uint64_t gen0)
+{
+	int f;
+
+	for (f = 0; f < 3; f++) {
+		struct jimage *p = &x->jpre[f];
+		bool final = f > 0, all = f == 2;
+		size_t i;
+
+		free(p->img);
+		p->img = NULL;
+		p->ok = false;
+		if (x->num > 63 || (all && !x->num))
+			continue;
+		for (i = 0; i < x->num; i++)
+			x->um[i].in_use = all;
+		p->gen = gen0 + 1 + final;
+		p->time = x->rec.time;
+		p->key = in_use_key(x);
+		p->ok = !journal_image(x, final, p->gen, &p->img, &p->len);
+	}
+}
+
+/* Write the journal for this transaction; the generation grows by one. */
+static int write_journal(struct txn *x, bool final)
+{
+	const struct jimage *p = &x->jpre[final];
+	uint64_t gen = ++x->j->gen;
+
+	if (final && x->jpre[2].ok && in_use_key(x) == x->jpre[2].key)
+		p = &x->jpre[2];
+	uint8_t *img = NULL;
+	size_t len;
+	int err = 0;
+
+	if (p->ok && p->gen == gen && p->time == x->rec.time && (!final || in_use_key(x) == p->key)) {
+		len = p->len;
+	} else {
+		err = journal_image(x, final, gen, &img, &len);
+		if (err)
+			return err;
+	}
 	if (len > x->jsize)
 		err = -ENOSPC; /* (sized before the stop, from the largest case) */
 	else
-		err = lp_proc_write(x->proc, x->jaddr, img, len);
+		err = lp_proc_write(x->proc, x->jaddr, img ? img : p->img, len);
 	free(img);
 	if (err)
 		return lp_fail(x->ctx, err, "cannot write the patch journal of process %d: %s",
@@ -1203,6 +1388,11 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		goto out;
 	lp_fault_point(x->ctx, "load");
 	fill_new(x);
+	err = spans_plan(x);
+	if (err)
+		goto fail_unload;
+	x->rec.time = (int64_t)time(NULL);
+	journal_prepare(x, gen0);
 
 	lp_debug(x->ctx, "loaded; stopping the world");
 	w.proc = proc;
@@ -1238,17 +1428,9 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		lp_unwinder_prefetch(u, &w);
 
 		/* 4. verify */
-		for (i = 0; i < x->nc; i++) {
-			uint8_t now[LP_CODE_LEN];
-
-			if (lp_proc_read(proc, x->c[i].addr - LP_PAD_LEN, now, LP_CODE_LEN) ||
-			    !bytes_as_expected(&x->c[i], now)) {
-				err = lp_fail(x->ctx, -LP_EPATCHED,
-					      "the code of %s changed during the operation",
-					      x->c[i].name);
-				goto fail_release;
-			}
-		}
+		err = spans_read(x);
+		if (err)
+			goto fail_release;
 		safe = verify_world(u, x);
 		if (safe < 0) {
 			err = lp_fail(x->ctx, safe, "stack check failed: %s", strerror(-safe));
@@ -1286,6 +1468,7 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 
 			memset(x->drop, 0, x->j->n * sizeof(*x->drop));
 			x->patch = NULL;
+			x->jpre[0].ok = false;
 			write_journal(x, false);
 			x->patch = patch;
 		}
@@ -1372,6 +1555,10 @@ out:
 	free(x->moves);
 	free(x->sps);
 	free(x->ranges);
+	spans_free(x);
+	free(x->jpre[0].img);
+	free(x->jpre[1].img);
+	free(x->jpre[2].img);
 	lp_world_free(&w);
 	lp_unwinder_free(u);
 	return err;
