@@ -10,10 +10,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <sched.h>
 #include <poll.h>
 #include <sys/wait.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -230,21 +228,13 @@ static int report(struct lp_ctx *ctx, int err)
 }
 
 /*
- * A target whose threads are all busy would otherwise starve us: the
- * scheduler shares the CPUs fairly between our one thread and its
- * hundreds, so each of our steps waits a full round of them, and the
- * target stays stopped that much longer (220 busy threads: a 244 ms pause
- * at normal priority, 7 ms at real-time priority).  Run at a real-time
- * priority when allowed (we block in the kernel, never spin); carry on at
- * normal priority when not.
+ * No real-time priority for the whole run: the library takes one only
+ * while the target is stopped (stop.c), when our speed is the target's.
+ * Before the stop (reading the modules' ELF files, resolving and
+ * relocating the patch: milliseconds of CPU) the target runs, and a
+ * real-time controller would take a CPU from its threads: a server's
+ * requests would wait behind it (make bench, the latency section).
  */
-static void raise_priority(void)
-{
-	struct sched_param sp = { .sched_priority = 1 };
-
-	if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
-		(void)setpriority(PRIO_PROCESS, 0, -10);
-}
 
 static int parse_pid(const char *s, pid_t *pid)
 {
@@ -513,7 +503,6 @@ static void work_one(int fd, pid_t pid, const struct lp_patch *patch, const char
 	int err;
 	char line[700];
 
-	raise_priority();
 	if (lp_ctx_new(&ctx))
 		_exit(1);
 	lp_ctx_set_log(ctx, NULL, NULL, LP_LOG_ERROR);
@@ -1756,18 +1745,12 @@ int main(int argc, char **argv)
 		printf("livepatch %s\n", PACKAGE_VERSION);
 		return EX_OK;
 	}
-	if (!strcmp(argv[1], "apply")) {
-		raise_priority();
+	if (!strcmp(argv[1], "apply"))
 		return cmd_apply(argc - 1, argv + 1);
-	}
-	if (!strcmp(argv[1], "revert")) {
-		raise_priority();
+	if (!strcmp(argv[1], "revert"))
 		return cmd_revert(argc - 1, argv + 1);
-	}
-	if (!strcmp(argv[1], "list")) {
-		raise_priority(); /* it may clean up, which stops the process */
+	if (!strcmp(argv[1], "list"))
 		return cmd_list(argc - 1, argv + 1);
-	}
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
