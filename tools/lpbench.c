@@ -19,7 +19,9 @@
  *   funcs    the pause of patches replacing 1, 10, 100 and 1,000
  *            functions of one target;
  *   calls    what the pads cost a call-heavy micro-benchmark built with
- *            and without them, and a call through a patched function;
+ *            and without them (the median of the ratios of pairs of runs,
+ *            at least 9 pairs a build, the order alternating), and a call
+ *            through a patched function;
  *   latency  the p99 latency of kvd (tests/servers/kvd) under a paced
  *            client load, without patching and while a patch is applied
  *            and reverted 100 times.
@@ -712,8 +714,13 @@ static void calls_samples(struct target *t, int skip, int n, double *fib, double
 	}
 }
 
+/* at least this many pairs of runs of each build: one pair says little */
+#define PAIRS_MIN 9
+#define PAIRS_MAX (MAX_RUNS > PAIRS_MIN ? MAX_RUNS : PAIRS_MIN)
+
 static void section_calls(void)
 {
+	int pairs = runs > PAIRS_MIN ? runs : PAIRS_MIN;
 	char list[4096], line[4096], exe[4096], patch[4096];
 	double ratios[64];
 	int nratios = 0, i;
@@ -723,36 +730,53 @@ static void section_calls(void)
 	f = fopen(list, "r");
 	if (!f)
 		die("%s: %s", list, strerror(errno));
-	printf("\n== Steady-state cost of the pads: ns per call, median of %d runs each ==\n",
-	       runs);
+	printf("\n== Steady-state cost of the pads: ns per call, median of %d pairs of runs; cost: median of the pairs' ratios ==\n",
+	       pairs);
 	printf("%-16s %9s %9s %8s %9s %9s %8s\n", "build", "fib", "+pads", "cost", "leaf",
 	       "+pads", "cost");
 	while (fgets(line, sizeof(line), f)) {
 		char label[128], nopad[2048], pad[2048];
-		double fn[MAX_RUNS], fp[MAX_RUNS], ln[MAX_RUNS], lpd[MAX_RUNS];
-		double mfn, mfp, mln, mlp;
+		double fn[PAIRS_MAX], fp[PAIRS_MAX], ln[PAIRS_MAX], lpd[PAIRS_MAX];
+		double rf[PAIRS_MAX], rl[PAIRS_MAX];
+		double mfn, mfp, mln, mlp, rmf, rml;
 
 		if (sscanf(line, "%127s %2047s %2047s", label, nopad, pad) != 3)
 			continue;
-		/* alternate, so that a drift of the machine hits both */
-		for (i = 0; i < runs; i++) {
-			calls_once(nopad, &fn[i], &ln[i]);
-			calls_once(pad, &fp[i], &lpd[i]);
+		/*
+		 * Pairs of runs, the order alternating, so that a drift of
+		 * the machine (another process, the CPU's clock) hits both
+		 * builds alike; the cost is the median of the pairs' ratios,
+		 * not the ratio of two medians taken minutes apart.
+		 */
+		for (i = 0; i < pairs; i++) {
+			if (i % 2) {
+				calls_once(pad, &fp[i], &lpd[i]);
+				calls_once(nopad, &fn[i], &ln[i]);
+			} else {
+				calls_once(nopad, &fn[i], &ln[i]);
+				calls_once(pad, &fp[i], &lpd[i]);
+			}
+			rf[i] = fp[i] / fn[i];
+			rl[i] = lpd[i] / ln[i];
 		}
-		mfn = median(fn, runs);
-		mfp = median(fp, runs);
-		mln = median(ln, runs);
-		mlp = median(lpd, runs);
+		rmf = median(rf, pairs);
+		rml = median(rl, pairs);
+		mfn = median(fn, pairs);
+		mfp = median(fp, pairs);
+		mln = median(ln, pairs);
+		mlp = median(lpd, pairs);
 		printf("%-16s %9.4f %9.4f %+7.1f%% %9.4f %9.4f %+7.1f%%\n", label, mfn, mfp,
-		       (mfp / mfn - 1) * 100, mln, mlp, (mlp / mln - 1) * 100);
+		       (rmf - 1) * 100, mln, mlp, (rml - 1) * 100);
 		fflush(stdout);
 		csv_row("calls", label, 1, 0, "fib_ns_nopad", mfn);
 		csv_row("calls", label, 1, 0, "fib_ns_pad", mfp);
 		csv_row("calls", label, 1, 0, "leaf_ns_nopad", mln);
 		csv_row("calls", label, 1, 0, "leaf_ns_pad", mlp);
+		csv_row("calls", label, 1, 0, "fib_pad_ratio", rmf);
+		csv_row("calls", label, 1, 0, "leaf_pad_ratio", rml);
 		if (nratios < 62) {
-			ratios[nratios++] = mfp / mfn;
-			ratios[nratios++] = mlp / mln;
+			ratios[nratios++] = rmf;
+			ratios[nratios++] = rml;
 		}
 	}
 	fclose(f);
