@@ -89,6 +89,7 @@ struct txn {
 	/* verification of one stop */
 	struct lp_world *w;
 	size_t thread;
+	uint64_t last_pc;              /* the last frame walked */
 	struct pc_move *moves;
 	size_t nmoves, capmoves;
 	char why[256];                 /* why the stop is unsafe */
@@ -136,6 +137,7 @@ static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
 	uint64_t pc = fr->pc;
 	size_t i;
 
+	x->last_pc = pc;
 	for (i = 0; i < x->num; i++)
 		if (pc >= x->um[i].start && pc < x->um[i].end)
 			x->um[i].in_use = true;
@@ -238,6 +240,7 @@ static int verify_world(struct lp_unwinder *u, struct txn *x)
 		if (!t->stopped || t->gone)
 			continue;
 		x->thread = i;
+		x->last_pc = t->regs.rip;
 		if (x->num)
 			pointers_in_use(x, t);
 		ret = lp_unwind_thread(u, t, check_frame, x);
@@ -246,10 +249,19 @@ static int verify_world(struct lp_unwinder *u, struct txn *x)
 		if (ret == 1 || ret == -ENOMEM)
 			return ret;
 		if (ret < 0) {
+			const struct lp_module *m = lp_proc_module_at(x->proc, x->last_pc);
+			char where[160];
+
+			if (m)
+				snprintf(where, sizeof(where), "%s+0x%" PRIx64,
+					 strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path,
+					 x->last_pc - m->bias);
+			else
+				snprintf(where, sizeof(where), "0x%" PRIx64, x->last_pc);
 			snprintf(x->why, sizeof(x->why),
-				 "the stack of thread %d cannot be walked reliably (%s)",
+				 "the stack of thread %d cannot be walked reliably (%s at %s)",
 				 t->tid, ret == -ENOENT ? "code without unwind information" :
-				 ret == -E2BIG ? "too deep" : "unwind error");
+				 ret == -E2BIG ? "too deep" : "unwind error", where);
 			return 1;
 		}
 	}
