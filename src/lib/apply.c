@@ -453,6 +453,15 @@ static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
 		memset(t, 0, sizeof(*t));
 		t->tid = tids[i];
 		err = lp_thread_seize(proc->ctx, t);
+		if (!err && lp_proc_check_alive(proc)) {
+			/* the PID was taken by another process before the seize:
+			 * let that one go untouched */
+			lp_thread_release(proc->ctx, t);
+			free(tids);
+			return lp_fail(proc->ctx, -LP_EEXITED,
+				       "process %d exited (its PID now names another process)",
+				       proc->pid);
+		}
 		if (!err) {
 			err = lp_thread_stop(proc->ctx, t);
 			if (err)
@@ -1276,6 +1285,20 @@ static int begin(struct lp_ctx *ctx, pid_t pid, struct txn *x)
 	return 0;
 }
 
+/*
+ * A failure while the target died is its death, whichever of our calls
+ * saw it first (a thread gone under a ptrace call, memory gone under a
+ * write, a journal that cannot be written): one status for all of them.
+ */
+static int death_or(struct txn *x, int err)
+{
+	if (err >= 0 || err == -LP_EEXITED || err == -LP_EAPPLIED || err == -LP_ENOTAPPLIED ||
+	    err == -EINVAL || !x->proc || !lp_proc_dying(x->proc))
+		return err;
+	return lp_fail(x->ctx, -LP_EEXITED, "process %d exited during the operation",
+		       x->proc->pid);
+}
+
 static void end(struct txn *x)
 {
 	lp_load_free(&x->ld);
@@ -1357,6 +1380,7 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 			pid, patch->nfuncs, patch->nfuncs == 1 ? "" : "s",
 			res ? res->attempts : 0, res && res->attempts == 1 ? "" : "s");
 out:
+	err = death_or(&x, err);
 	again = !err && any_in_use(&x);
 	end(&x);
 	if (again)
@@ -1422,6 +1446,7 @@ int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
 	if (!err)
 		err = (int)found;
 out:
+	err = death_or(&x, err);
 	again = err > 0 && any_in_use(&x);
 	end(&x);
 	if (again)
@@ -1458,6 +1483,7 @@ int lp_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
 		}
 	}
 out:
+	err = death_or(&x, err);
 	for (i = 0; !err && i < x.num; i++)
 		n += !x.um[i].in_use;
 	end(&x);
