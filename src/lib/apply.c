@@ -430,7 +430,14 @@ static int write_journal(struct txn *x, bool final)
  * sleeping thread is best: a busy one must wait for its turn on a CPU at
  * each step, behind all its busy siblings (tests/integration/threads.sh).
  */
-static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
+/*
+ * A transaction that finds, inside its stop, that another run changed the
+ * process's patches since it read them (-EBUSY) has written nothing: it
+ * starts over from the journal, which now tells it what is there.
+ */
+#define MAX_TRIES 5
+
+static int borrow_once(struct lp_proc *proc, struct lp_thread *t)
 {
 	pid_t *tids;
 	size_t n, i;
@@ -479,6 +486,23 @@ static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
 		return lp_fail(proc->ctx, err, "cannot stop process %d: %s", proc->pid,
 			       strerror(-err));
 	return 0;
+}
+
+static int refuse_tracer(struct lp_ctx *ctx, pid_t pid, pid_t tracer, double timeout_ms);
+
+/* The borrow; if another livepatch run holds the process, after it. */
+static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
+{
+	int err = borrow_once(proc, t);
+	pid_t tracer;
+
+	if (err == -EPERM && (tracer = lp_proc_other_tracer(proc->pid)) &&
+	    lp_proc_is_livepatch(tracer)) {
+		err = refuse_tracer(proc->ctx, proc->pid, tracer, 10000);
+		if (!err)
+			err = borrow_once(proc, t);
+	}
+	return err;
 }
 
 /* Size of the largest journal this transaction can write. */
@@ -1249,8 +1273,38 @@ static unsigned int flags_of(const struct lp_apply_opts *opts)
 	return 0;
 }
 
+/*
+ * The process is traced by @tracer.  Another livepatch run on it (an
+ * operator's list cleaning it up, a second apply) ends soon: wait for it,
+ * for @timeout_ms at most, and return 0 once the process is free.  A
+ * debugger is refused at once.
+ */
+static int refuse_tracer(struct lp_ctx *ctx, pid_t pid, pid_t tracer, double timeout_ms)
+{
+	double deadline = lp_now_ms() + timeout_ms;
+	bool said = false;
+
+	while (tracer && lp_proc_is_livepatch(tracer) && lp_now_ms() < deadline) {
+		if (!said)
+			lp_info(ctx, "process %d is being worked on by another livepatch run (process %d): waiting",
+				pid, tracer);
+		said = true;
+		sleep_ms(5);
+		tracer = lp_proc_other_tracer(pid);
+	}
+	if (!tracer)
+		return 0;
+	if (lp_proc_is_livepatch(tracer))
+		return lp_fail(ctx, -LP_ETRACED,
+			       "process %d is being worked on by another livepatch run (process %d): try again when it ends",
+			       pid, tracer);
+	return lp_fail(ctx, -LP_ETRACED,
+		       "process %d is already traced by process %d (a debugger?): detach it first",
+		       pid, tracer);
+}
+
 /* Open the process and its journal; refuse one traced by someone else. */
-static int begin(struct lp_ctx *ctx, pid_t pid, struct txn *x)
+static int begin(struct lp_ctx *ctx, pid_t pid, double timeout_ms, struct txn *x)
 {
 	pid_t tracer = 0;
 	size_t i;
@@ -1262,10 +1316,9 @@ static int begin(struct lp_ctx *ctx, pid_t pid, struct txn *x)
 	err = lp_proc_open(ctx, pid, &x->proc);
 	if (err)
 		return err;
-	if (!lp_proc_tracer(pid, &tracer) && tracer && tracer != getpid())
-		return lp_fail(ctx, -LP_ETRACED,
-			       "process %d is already traced by process %d (a debugger?): detach it first",
-			       pid, tracer);
+	if (!lp_proc_tracer(pid, &tracer) && tracer && tracer != getpid() &&
+	    (err = refuse_tracer(ctx, pid, tracer, timeout_ms)))
+		return err;
 	err = lp_journal_load(x->proc, &x->j);
 	if (err)
 		return err;
@@ -1340,8 +1393,8 @@ static void retry_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_o
 	memcpy(ctx->err, msg, sizeof(msg));
 }
 
-int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
-	     const struct lp_apply_opts *opts, struct lp_apply_result *res)
+static int apply_once(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
+		      const struct lp_apply_opts *opts, struct lp_apply_result *res)
 {
 	struct txn x;
 	bool again;
@@ -1350,7 +1403,7 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 
 	if (res)
 		memset(res, 0, sizeof(*res));
-	err = begin(ctx, pid, &x);
+	err = begin(ctx, pid, timeout_of(opts), &x);
 	x.mode = mode_of(opts);
 	if (err)
 		goto out;
@@ -1388,8 +1441,8 @@ out:
 	return err;
 }
 
-int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
-	      const struct lp_apply_opts *opts, struct lp_apply_result *res)
+static int revert_once(struct lp_ctx *ctx, pid_t pid, const char *id,
+		       const struct lp_apply_opts *opts, struct lp_apply_result *res)
 {
 	struct txn x;
 	size_t i, found = 0, idlen = id ? strlen(id) : 0;
@@ -1403,7 +1456,7 @@ int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
 		return lp_fail(ctx, -EINVAL,
 			       "'%s' is not a patch id: give its hex digits, as livepatch list shows them",
 			       id);
-	err = begin(ctx, pid, &x);
+	err = begin(ctx, pid, timeout_of(opts), &x);
 	x.mode = mode_of(opts);
 	if (err)
 		goto out;
@@ -1454,13 +1507,13 @@ out:
 	return err;
 }
 
-int lp_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
+static int cleanup_once(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
 {
 	struct txn x;
 	size_t i, n = 0;
 	int err;
 
-	err = begin(ctx, pid, &x);
+	err = begin(ctx, pid, timeout_of(opts), &x);
 	x.mode = mode_of(opts);
 	if (!err)
 		err = prepare(&x);
@@ -1488,4 +1541,33 @@ out:
 		n += !x.um[i].in_use;
 	end(&x);
 	return err ? err : (int)n;
+}
+
+int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
+	     const struct lp_apply_opts *opts, struct lp_apply_result *res)
+{
+	int err, tries = 0;
+
+	while ((err = apply_once(ctx, pid, patch, opts, res)) == -EBUSY && ++tries < MAX_TRIES)
+		lp_debug(ctx, "another run changed the patches of process %d: starting over", pid);
+	return err;
+}
+
+int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
+	      const struct lp_apply_opts *opts, struct lp_apply_result *res)
+{
+	int err, tries = 0;
+
+	while ((err = revert_once(ctx, pid, id, opts, res)) == -EBUSY && ++tries < MAX_TRIES)
+		lp_debug(ctx, "another run changed the patches of process %d: starting over", pid);
+	return err;
+}
+
+int lp_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
+{
+	int err, tries = 0;
+
+	while ((err = cleanup_once(ctx, pid, opts)) == -EBUSY && ++tries < MAX_TRIES)
+		lp_debug(ctx, "another run changed the patches of process %d: starting over", pid);
+	return err;
 }

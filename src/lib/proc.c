@@ -75,6 +75,37 @@ int lp_proc_tracer(pid_t pid, pid_t *tracer)
 	return 0;
 }
 
+pid_t lp_proc_other_tracer(pid_t pid)
+{
+	pid_t *tids, tracer = 0;
+	size_t n, i;
+	char v[32];
+
+	if (lp_proc_tasks(pid, &tids, &n))
+		return 0;
+	for (i = 0; i < n && !tracer; i++)
+		if (!status_field(pid, tids[i], "TracerPid", v, sizeof(v)) && atoi(v) != getpid())
+			tracer = (pid_t)atoi(v);
+	free(tids);
+	return tracer;
+}
+
+bool lp_proc_is_livepatch(pid_t pid)
+{
+	char path[64], comm[32];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (!stat(path, &a) && !stat("/proc/self/exe", &b) && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_small(path, comm, sizeof(comm)))
+		return false;
+	comm[strcspn(comm, "\n")] = 0;
+	return !strcmp(comm, "livepatch") || !strcmp(comm, "lt-livepatch");
+}
+
 char lp_proc_task_state(pid_t pid, pid_t tid)
 {
 	char v[32];
