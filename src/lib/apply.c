@@ -99,6 +99,7 @@ struct txn {
 	/* verification of one stop */
 	struct lp_world *w;
 	size_t thread;
+	uint64_t last_pc;              /* the last frame walked */
 	struct pc_move *moves;
 	size_t nmoves, capmoves;
 	uint64_t *sps;                 /* stack pointers of the frames walked */
@@ -157,6 +158,7 @@ static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
 	uint64_t pc = fr->pc;
 	size_t i;
 
+	x->last_pc = pc;
 	for (i = 0; i < x->num; i++)
 		if (pc >= x->um[i].start && pc < x->um[i].end)
 			x->um[i].in_use = true;
@@ -344,8 +346,12 @@ static int verify_thread(struct txn *x, size_t i)
 	struct lp_thread *t = &x->w->th[i];
 	int ret;
 
+	const struct lp_module *m;
+	char where[160];
+
 	x->thread = i;
 	x->nsps = 0;
+	x->last_pc = t->regs.rip;
 	ret = lp_unwind_thread(x->u, t, check_frame, x);
 	if (ret == 0 && x->num)
 		ret = pointers_in_use(x, t);
@@ -353,9 +359,17 @@ static int verify_thread(struct txn *x, size_t i)
 		memcpy(x->why_frame, x->why, sizeof(x->why));
 	if (ret >= 0 || ret == -ENOMEM)
 		return ret;
-	snprintf(x->why, sizeof(x->why), "the stack of thread %d cannot be walked reliably (%s)",
-		 t->tid, ret == -ENOENT ? "code without unwind information" :
-		 ret == -E2BIG ? "too deep" : "unwind error");
+	m = lp_proc_module_at(x->proc, x->last_pc);
+	if (m)
+		snprintf(where, sizeof(where), "%s+0x%" PRIx64,
+			 strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path,
+			 x->last_pc - m->bias);
+	else
+		snprintf(where, sizeof(where), "0x%" PRIx64, x->last_pc);
+	snprintf(x->why, sizeof(x->why),
+		 "the stack of thread %d cannot be walked reliably (%s at %s)", t->tid,
+		 ret == -ENOENT ? "code without unwind information" :
+		 ret == -E2BIG ? "too deep" : "unwind error", where);
 	return 1;
 }
 
@@ -752,7 +766,14 @@ static int write_journal(struct txn *x, bool final)
  * sleeping thread is best: a busy one must wait for its turn on a CPU at
  * each step, behind all its busy siblings (tests/integration/threads.sh).
  */
-static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
+/*
+ * A transaction that finds, inside its stop, that another run changed the
+ * process's patches since it read them (-EBUSY) has written nothing: it
+ * starts over from the journal, which now tells it what is there.
+ */
+#define MAX_TRIES 5
+
+static int borrow_once(struct lp_proc *proc, struct lp_thread *t)
 {
 	pid_t *tids;
 	size_t n, i;
@@ -775,6 +796,15 @@ static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
 		memset(t, 0, sizeof(*t));
 		t->tid = tids[i];
 		err = lp_thread_seize(proc->ctx, t);
+		if (!err && lp_proc_check_alive(proc)) {
+			/* the PID was taken by another process before the seize:
+			 * let that one go untouched */
+			lp_thread_release(proc->ctx, t);
+			free(tids);
+			return lp_fail(proc->ctx, -LP_EEXITED,
+				       "process %d exited (its PID now names another process)",
+				       proc->pid);
+		}
 		if (!err) {
 			err = lp_thread_stop(proc->ctx, t);
 			if (err)
@@ -792,6 +822,23 @@ static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
 		return lp_fail(proc->ctx, err, "cannot stop process %d: %s", proc->pid,
 			       strerror(-err));
 	return 0;
+}
+
+static int refuse_tracer(struct lp_ctx *ctx, pid_t pid, pid_t tracer, double timeout_ms);
+
+/* The borrow; if another livepatch run holds the process, after it. */
+static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
+{
+	int err = borrow_once(proc, t);
+	pid_t tracer;
+
+	if (err == -EPERM && (tracer = lp_proc_other_tracer(proc->pid)) &&
+	    lp_proc_is_livepatch(tracer)) {
+		err = refuse_tracer(proc->ctx, proc->pid, tracer, 10000);
+		if (!err)
+			err = borrow_once(proc, t);
+	}
+	return err;
 }
 
 /* Size of the largest journal this transaction can write. */
@@ -1586,8 +1633,38 @@ static unsigned int flags_of(const struct lp_apply_opts *opts)
 	return 0;
 }
 
+/*
+ * The process is traced by @tracer.  Another livepatch run on it (an
+ * operator's list cleaning it up, a second apply) ends soon: wait for it,
+ * for @timeout_ms at most, and return 0 once the process is free.  A
+ * debugger is refused at once.
+ */
+static int refuse_tracer(struct lp_ctx *ctx, pid_t pid, pid_t tracer, double timeout_ms)
+{
+	double deadline = lp_now_ms() + timeout_ms;
+	bool said = false;
+
+	while (tracer && lp_proc_is_livepatch(tracer) && lp_now_ms() < deadline) {
+		if (!said)
+			lp_info(ctx, "process %d is being worked on by another livepatch run (process %d): waiting",
+				pid, tracer);
+		said = true;
+		sleep_ms(5);
+		tracer = lp_proc_other_tracer(pid);
+	}
+	if (!tracer)
+		return 0;
+	if (lp_proc_is_livepatch(tracer))
+		return lp_fail(ctx, -LP_ETRACED,
+			       "process %d is being worked on by another livepatch run (process %d): try again when it ends",
+			       pid, tracer);
+	return lp_fail(ctx, -LP_ETRACED,
+		       "process %d is already traced by process %d (a debugger?): detach it first",
+		       pid, tracer);
+}
+
 /* Open the process and its journal; refuse one traced by someone else. */
-static int begin(struct lp_ctx *ctx, pid_t pid, struct txn *x)
+static int begin(struct lp_ctx *ctx, pid_t pid, double timeout_ms, struct txn *x)
 {
 	pid_t tracer = 0;
 	size_t i;
@@ -1599,10 +1676,9 @@ static int begin(struct lp_ctx *ctx, pid_t pid, struct txn *x)
 	err = lp_proc_open(ctx, pid, &x->proc);
 	if (err)
 		return err;
-	if (!lp_proc_tracer(pid, &tracer) && tracer && tracer != getpid())
-		return lp_fail(ctx, -LP_ETRACED,
-			       "process %d is already traced by process %d (a debugger?): detach it first",
-			       pid, tracer);
+	if (!lp_proc_tracer(pid, &tracer) && tracer && tracer != getpid() &&
+	    (err = refuse_tracer(ctx, pid, tracer, timeout_ms)))
+		return err;
 	err = lp_journal_load(x->proc, &x->j);
 	if (err)
 		return err;
@@ -1620,6 +1696,20 @@ static int begin(struct lp_ctx *ctx, pid_t pid, struct txn *x)
 		}
 	}
 	return 0;
+}
+
+/*
+ * A failure while the target died is its death, whichever of our calls
+ * saw it first (a thread gone under a ptrace call, memory gone under a
+ * write, a journal that cannot be written): one status for all of them.
+ */
+static int death_or(struct txn *x, int err)
+{
+	if (err >= 0 || err == -LP_EEXITED || err == -LP_EAPPLIED || err == -LP_ENOTAPPLIED ||
+	    err == -EINVAL || !x->proc || !lp_proc_dying(x->proc))
+		return err;
+	return lp_fail(x->ctx, -LP_EEXITED, "process %d exited during the operation",
+		       x->proc->pid);
 }
 
 static void end(struct txn *x)
@@ -1663,8 +1753,8 @@ static void retry_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_o
 	memcpy(ctx->err, msg, sizeof(msg));
 }
 
-int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
-	     const struct lp_apply_opts *opts, struct lp_apply_result *res)
+static int apply_once(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
+		      const struct lp_apply_opts *opts, struct lp_apply_result *res)
 {
 	struct txn x;
 	bool again;
@@ -1673,7 +1763,7 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 
 	if (res)
 		memset(res, 0, sizeof(*res));
-	err = begin(ctx, pid, &x);
+	err = begin(ctx, pid, timeout_of(opts), &x);
 	x.mode = mode_of(opts);
 	if (err)
 		goto out;
@@ -1703,6 +1793,7 @@ int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 			pid, patch->nfuncs, patch->nfuncs == 1 ? "" : "s",
 			res ? res->attempts : 0, res && res->attempts == 1 ? "" : "s");
 out:
+	err = death_or(&x, err);
 	again = !err && any_in_use(&x);
 	end(&x);
 	if (again)
@@ -1710,8 +1801,8 @@ out:
 	return err;
 }
 
-int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
-	      const struct lp_apply_opts *opts, struct lp_apply_result *res)
+static int revert_once(struct lp_ctx *ctx, pid_t pid, const char *id,
+		       const struct lp_apply_opts *opts, struct lp_apply_result *res)
 {
 	struct txn x;
 	size_t i, found = 0, idlen = id ? strlen(id) : 0;
@@ -1725,7 +1816,7 @@ int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
 		return lp_fail(ctx, -EINVAL,
 			       "'%s' is not a patch id: give its hex digits, as livepatch list shows them",
 			       id);
-	err = begin(ctx, pid, &x);
+	err = begin(ctx, pid, timeout_of(opts), &x);
 	x.mode = mode_of(opts);
 	if (err)
 		goto out;
@@ -1768,6 +1859,7 @@ int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
 	if (!err)
 		err = (int)found;
 out:
+	err = death_or(&x, err);
 	again = err > 0 && any_in_use(&x);
 	end(&x);
 	if (again)
@@ -1775,13 +1867,13 @@ out:
 	return err;
 }
 
-int lp_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
+static int cleanup_once(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
 {
 	struct txn x;
 	size_t i, n = 0;
 	int err;
 
-	err = begin(ctx, pid, &x);
+	err = begin(ctx, pid, timeout_of(opts), &x);
 	x.mode = mode_of(opts);
 	if (!err)
 		err = prepare(&x);
@@ -1804,8 +1896,38 @@ int lp_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
 		}
 	}
 out:
+	err = death_or(&x, err);
 	for (i = 0; !err && i < x.num; i++)
 		n += !x.um[i].in_use;
 	end(&x);
 	return err ? err : (int)n;
+}
+
+int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
+	     const struct lp_apply_opts *opts, struct lp_apply_result *res)
+{
+	int err, tries = 0;
+
+	while ((err = apply_once(ctx, pid, patch, opts, res)) == -EBUSY && ++tries < MAX_TRIES)
+		lp_debug(ctx, "another run changed the patches of process %d: starting over", pid);
+	return err;
+}
+
+int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
+	      const struct lp_apply_opts *opts, struct lp_apply_result *res)
+{
+	int err, tries = 0;
+
+	while ((err = revert_once(ctx, pid, id, opts, res)) == -EBUSY && ++tries < MAX_TRIES)
+		lp_debug(ctx, "another run changed the patches of process %d: starting over", pid);
+	return err;
+}
+
+int lp_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
+{
+	int err, tries = 0;
+
+	while ((err = cleanup_once(ctx, pid, opts)) == -EBUSY && ++tries < MAX_TRIES)
+		lp_debug(ctx, "another run changed the patches of process %d: starting over", pid);
+	return err;
 }

@@ -75,6 +75,37 @@ int lp_proc_tracer(pid_t pid, pid_t *tracer)
 	return 0;
 }
 
+pid_t lp_proc_other_tracer(pid_t pid)
+{
+	pid_t *tids, tracer = 0;
+	size_t n, i;
+	char v[32];
+
+	if (lp_proc_tasks(pid, &tids, &n))
+		return 0;
+	for (i = 0; i < n && !tracer; i++)
+		if (!status_field(pid, tids[i], "TracerPid", v, sizeof(v)) && atoi(v) != getpid())
+			tracer = (pid_t)atoi(v);
+	free(tids);
+	return tracer;
+}
+
+bool lp_proc_is_livepatch(pid_t pid)
+{
+	char path[64], comm[32];
+	struct stat a, b;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (!stat(path, &a) && !stat("/proc/self/exe", &b) && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	if (read_small(path, comm, sizeof(comm)))
+		return false;
+	comm[strcspn(comm, "\n")] = 0;
+	return !strcmp(comm, "livepatch") || !strcmp(comm, "lt-livepatch");
+}
+
 char lp_proc_task_state(pid_t pid, pid_t tid)
 {
 	char v[32];
@@ -189,6 +220,47 @@ int lp_proc_check_alive(struct lp_proc *proc)
 	if (start_time(proc->pid, &st) || st != proc->start_time)
 		return lp_fail(proc->ctx, -LP_EEXITED, "process %d exited", proc->pid);
 	return 0;
+}
+
+/*
+ * Has the process gone, or is it on its way out?  Asked after a failure,
+ * to tell the target's death from our own error.  Its PID names another
+ * process or none; or no thread of it can run any more: each is a zombie,
+ * is exiting (PF_EXITING in its flags) or has SIGKILL pending (which the
+ * kernel queues to every thread on a kill or an exit_group()).  A main
+ * thread that ended alone (pthread_exit()) is a zombie while the others
+ * run: that process is alive.
+ */
+bool lp_proc_dying(struct lp_proc *proc)
+{
+	pid_t *tids;
+	size_t n, i;
+	bool dying = true;
+
+	if (lp_proc_check_alive(proc) || lp_proc_tasks(proc->pid, &tids, &n))
+		return true;
+	for (i = 0; i < n && dying; i++) {
+		char path[96], buf[1024], v[32], *p;
+		unsigned long flags;
+		int k;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", proc->pid, tids[i]);
+		if (read_small(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')) ||
+		    p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+			continue;
+		/* flags is the 9th field, the 7th after the state */
+		for (k = 0; k < 7 && p; k++)
+			p = strchr(p + 1, ' ');
+		flags = p ? strtoul(p + 1, NULL, 10) : 0;
+		if (flags & 0x4) /* PF_EXITING */
+			continue;
+		if (!status_field(proc->pid, tids[i], "SigPnd", v, sizeof(v)) &&
+		    (strtoull(v, NULL, 16) & (1ULL << (SIGKILL - 1))))
+			continue;
+		dying = false;
+	}
+	free(tids);
+	return dying;
 }
 
 struct lp_module *lp_proc_module_at(struct lp_proc *proc, uint64_t addr)
@@ -546,6 +618,9 @@ static int proc_open(struct lp_ctx *ctx, pid_t pid, bool full, struct lp_proc **
 	*out = proc;
 	return 0;
 fail:
+	/* a process on its way out loses its exe, maps and memory first */
+	if (err != -ENOMEM && err != -EPERM && proc->start_time && lp_proc_dying(proc))
+		err = lp_fail(ctx, -LP_EEXITED, "process %d exited during the operation", pid);
 	lp_elf_close(exe);
 	lp_proc_close(proc);
 	return err;

@@ -341,6 +341,14 @@ int lp_world_seize(struct lp_world *w)
 		if (err)
 			return err;
 	} while (added && ++rounds < 16);
+	/* The PID may name another process since it was opened: now that
+	 * threads are held it cannot change again; if it has, let them go. */
+	if (lp_proc_check_alive(w->proc)) {
+		lp_world_release(w);
+		return lp_fail(w->proc->ctx, -LP_EEXITED,
+			       "process %d exited (its PID now names another process)",
+			       w->proc->pid);
+	}
 	return 0;
 }
 
@@ -444,9 +452,15 @@ void lp_world_release(struct lp_world *w)
 	}
 	w->t_last_resume = lp_now_ms();
 	/* Threads that never stopped can only be detached once they do:
-	 * wait for them after everyone else runs again. */
-	for (i = 0; i < w->n; i++)
-		lp_thread_release(w->proc->ctx, &w->th[i]);
+	 * wait for them after everyone else runs again.  Our interrupt may
+	 * have cut their system call short as it did the others'. */
+	for (i = 0; i < w->n; i++) {
+		struct lp_thread *t = &w->th[i];
+
+		if (t->seized && !t->stopped && !t->gone && !lp_thread_stop(w->proc->ctx, t))
+			lp_thread_fix_eintr(w->proc, t);
+		lp_thread_release(w->proc->ctx, t);
+	}
 	lower_priority(w);
 	/* forget the threads: the next stop starts afresh */
 	w->n = 0;

@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <ucontext.h>
 
@@ -593,6 +594,44 @@ static bool at_pad_jump(struct lp_unwinder *u, uint64_t pc)
 	       !memcmp(buf, jmp, sizeof(jmp));
 }
 
+/* Is there unwind information for @pc? */
+static bool has_info(struct lp_unwinder *u, const struct lp_thread *t, uint64_t pc)
+{
+	struct walk probe = { .u = u, .t = t, .rip = pc };
+	unw_proc_info_t pi;
+
+	return acc_find_proc_info(u->as, pc, &pi, 0, &probe) == 0 && !probe.no_info;
+}
+
+/*
+ * A thread stopped just after the syscall instruction of clone() or
+ * clone3() (the kernel stops a new thread on its way out of its first
+ * system call, and its creator on the way out of the same call) may be in
+ * bytes no unwind table covers: glibc's clone3 ends its table at the
+ * syscall instruction and starts the next one after the return to the
+ * creator.
+ *  - The new thread (rax 0) has run nothing yet: its stack holds no
+ *    frame at all, and its walk is the one frame where it is.
+ *  - Its creator: the system call changed no register the frame's rule
+ *    uses (only rax, rcx and r11), so the rule of the instruction before
+ *    the syscall holds; the walk starts there.
+ * Returns 1 for a new thread, 0 otherwise (*rip moved for a creator).
+ */
+static int after_clone(struct lp_unwinder *u, const struct lp_thread *t, uint64_t *rip)
+{
+	uint64_t pc = t->regs.rip;
+	uint8_t sc[2];
+
+	if ((t->regs.orig_rax != SYS_clone && t->regs.orig_rax != SYS_clone3) || pc < 3 ||
+	    cached_read(u, pc - 2, sc, sizeof(sc)) || sc[0] != 0x0f || sc[1] != 0x05)
+		return 0;
+	if (t->regs.rax == 0)
+		return 1;
+	if (!has_info(u, t, pc) && has_info(u, t, pc - 3))
+		*rip = pc - 3;
+	return 0;
+}
+
 int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,
 		     lp_frame_fn fn, void *arg)
 {
@@ -602,6 +641,11 @@ int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,
 	unsigned int depth;
 	int ret;
 
+	if (after_clone(u, t, &w.rip) == 1) {
+		f.pc = t->regs.rip;
+		f.sp = t->regs.rsp;
+		return fn(arg, &f, 0);
+	}
 	if (at_pad_jump(u, w.rip))
 		w.rip += LP_PAD_LEN;
 	ret = unw_init_remote(&cur, u->as, &w);

@@ -718,3 +718,69 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/livepatch-$TEST_NAME.XXXXXX") ||
 	{ echo "$TEST_NAME: cannot make a temporary directory"; exit 99; }
 trap cleanup EXIT
 trap 'exit 1' HUP INT TERM
+
+# ---- stress tests: quiet runs, timing, threads -----------------------------------
+
+# lp_quiet ARGS...: run livepatch ARGS... within the time bound, without
+# logging it (for loops of hundreds of runs); sets LP_STATUS and LP_OUT
+# (a file with its stdout and stderr, overwritten by the next run).
+lp_quiet() {
+	LP_OUT=$T/quiet.out
+	with_timeout "$LIVEPATCH" "$@" >"$LP_OUT" 2>&1
+	LP_STATUS=$?
+}
+
+# The --timeout (seconds) the stress tests give each apply and revert of
+# their loops: they check what a run does, not how soon a target that may
+# get no CPU for seconds on a busy machine stops.
+# shellcheck disable=SC2034 # used by the tests
+STRESS_TIMEOUT=${LP_STRESS_TIMEOUT:-30}
+
+# lp_must WHAT ARGS...: lp_quiet ARGS...; it must succeed.
+lp_must() {
+	_lm_what=$1
+	shift
+	lp_quiet "$@"
+	[ "$LP_STATUS" -eq 0 ] || fail "$_lm_what: livepatch $* exited with $LP_STATUS"
+}
+
+# now_ms: milliseconds since the epoch (GNU date).
+now_ms() {
+	date +%s%3N
+}
+
+# thread_states [PID]: the state letter of every thread of PID (default:
+# the current target), sorted, one a line; empty if it is gone.
+thread_states() {
+	for _ts in "/proc/${1:-$TARGET_PID}/task/"*/stat; do
+		sed -n 's/^.*) \(.\).*$/\1/p' "$_ts" 2>/dev/null
+	done | sort
+}
+
+# livepatch_runs_of_test: the PIDs of livepatch processes (however they
+# were started) whose command line names a file of this test's $T, one a
+# line: after a run has ended, there must be none.
+livepatch_runs_of_test() {
+	for _lr in /proc/[0-9]*; do
+		case $(cat "$_lr/comm" 2>/dev/null) in
+		livepatch | lt-livepatch) ;;
+		*) continue ;;
+		esac
+		{ tr '\0' '\n' <"$_lr/cmdline"; } 2>/dev/null | grep -qF "$T/" &&
+			basename "$_lr"
+	done
+}
+
+# watchdog SECONDS: end the test (as failed) if it still runs after
+# SECONDS, e.g. blocked in a read from a target that no longer answers.
+watchdog() {
+	(
+		trap 'kill "$_wd_sleep" 2>/dev/null; exit 0' TERM
+		sleep "$1" &
+		_wd_sleep=$!
+		wait "$_wd_sleep" || exit 0
+		echo "FAIL: $TEST_NAME: still running after $1 s (watchdog)"
+		kill -TERM $$
+	) &
+	TARGET_PIDS="$TARGET_PIDS $!" # ended on exit
+}
