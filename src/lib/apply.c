@@ -1453,6 +1453,16 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		/* 3. stop the world */
 		attempts++;
 		err = lp_world_seize(&w);
+		if (err == -EPERM) {
+			/* another livepatch run took the process after our
+			 * load: undo the load, and start over after it */
+			pid_t tracer = lp_proc_other_tracer(proc->pid);
+
+			if (tracer && lp_proc_is_livepatch(tracer))
+				err = lp_fail(x->ctx, -EBUSY,
+					      "process %d is being worked on by another livepatch run (process %d)",
+					      proc->pid, tracer);
+		}
 		/*
 		 * Is the journal as we read it?  Checked once every thread is
 		 * seized, before the stop, not inside it (reading the maps of

@@ -101,7 +101,9 @@ static int make_memfd(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
 				  (const uint64_t[6]){ name_at, 1 /* MFD_CLOEXEC */ }, &fd);
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "%s/fd/%d", proc->dir, (int)fd);
+	/* through the borrowed thread, which is stopped and cannot end: the
+	 * main thread may have ended since the process was opened */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/fd/%d", proc->pid, t->tid, (int)fd);
 	lfd = open(path, O_RDWR | O_CLOEXEC);
 	err = lfd < 0 ? -errno : 0;
 	if (!err && ((len && pwrite(lfd, data, len, 0) != (ssize_t)len) ||

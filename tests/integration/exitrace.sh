@@ -350,8 +350,8 @@ else
 	# P_SEIZE2: the first seize of the stop; P_LOAD1 and P_LOAD2: calls a
 	# third and two thirds through the load; R_VERIFY: the first read of
 	# the stopped target (its journal and code are read again); W_COMMIT:
-	# the first write of the stop (the journal); W_ENTRY: the 2-byte write
-	# of the entry jump, after the write of the pad.
+	# the first write of the stop (the journal); W_ENTRY: the write of the
+	# entry jump, the third of the stop (after the journal and the pad).
 	eval "$(awk '
 		/^ptrace\(/ { np++ }
 		/^pwrite64\(/ { nw++ }
@@ -360,7 +360,7 @@ else
 		/^ptrace\(PTRACE_SEIZE/ { if (++seizes == 2) s2 = np }
 		/^ptrace\(PTRACE_DETACH/ && !det { det = np }
 		/^pwrite64\(/ && s2 && !wc { wc = nw }
-		/^pwrite64\(.*, 2, [0-9]+\) = 2$/ && !we { we = nw }
+		/^pwrite64\(/ && s2 && ++ns == 3 { we = nw }
 		END {
 			printf "P_SEIZE2=%d P_LOAD1=%d P_LOAD2=%d R_VERIFY=%d W_COMMIT=%d W_ENTRY=%d\n",
 				s2, int(det / 3), int(det * 2 / 3), rv, wc, we
