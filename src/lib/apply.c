@@ -126,6 +126,17 @@ static void code_with_jump(uint8_t out[LP_CODE_LEN], const uint8_t orig[LP_CODE_
 	lp_encode_entry_jump(out + LP_PAD_LEN + entry_off, entry_off);
 }
 
+/* Are the pad's bytes from @pc up to the function NOPs now? */
+static bool pad_nops_from(const struct change *c, uint64_t pc)
+{
+	size_t k;
+
+	for (k = pc - (c->addr - LP_PAD_LEN); k < LP_PAD_LEN; k++)
+		if (c->now[k] != 0x90)
+			return false;
+	return true;
+}
+
 static int add_move(struct txn *x, uint64_t slot, uint64_t to)
 {
 	if (x->nmoves == x->capmoves) {
@@ -186,6 +197,16 @@ static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
 			/* Between two NOPs: skipping the rest of them changes
 			 * nothing, and the thread is out of the way. */
 			if (add_move(x, fr->pc_slot, c->entry + LP_ENTRY_LEN))
+				return -ENOMEM;
+			continue;
+		}
+		if (depth == 0 && in_pad && pad_nops_from(c, pc)) {
+			/* In the pad's NOPs, after the entry jump of a patch
+			 * reverted since: they do nothing, and the function's
+			 * first byte is where the thread goes next.  (Only
+			 * where the thread is: a signal frame's PC there could
+			 * not be walked past; the thread must leave first.) */
+			if (add_move(x, fr->pc_slot, c->addr))
 				return -ENOMEM;
 			continue;
 		}

@@ -270,6 +270,9 @@ struct lp_world {
 	size_t released; /* threads resumed by the last release */
 	/* Called while a stop waits for a thread: work on the threads
 	 * stopped so far, one at a time, in order; true if it did some. */
+	/* SIGCHLD blocked while the world stops (stop.c), and our mask */
+	bool chld_blocked;
+	sigset_t saved_mask;
 	bool (*idle)(void *arg);
 	void *idle_arg;
 	/* our scheduling policy before the stop raised it (stop.c) */

@@ -136,50 +136,50 @@ static bool any_blocked(struct lp_world *w, size_t first)
  * RUNNABLE_WAIT_MS while those left are all merely waiting for a CPU.
  *
  * In the order they were interrupted, which is about the order they stop
- * in: one waitpid() a thread, and a nap when the next one is not there
- * yet, longer each time (10 us to 128 us).  Not rounds of waitpid() over
- * every thread left, and not short naps: on a small machine the threads
- * need the CPU we would take from them to reach their stop.  1,000
- * threads blocked in system calls, 2 CPUs: 86 ms in rounds with 20 us
- * naps, 21 ms in order with 20 us naps, 8.5 ms as here, 7 to 8 ms for
- * blocking waits (which could not give up on a thread that never stops).
- * For the first SPIN_MS we do not nap at all: a thread stops within a few
- * microseconds of its interrupt, and the shortest nap takes 50 us to come
- * back from, five times a whole stop of a process of one thread.  Nor
- * while the caller has work to do on the threads stopped so far
- * (w->idle): one CPU works while the other stops the threads.
+ * in: one waitpid() a thread, and when the next one is not there yet, a
+ * sleep until the kernel reports the next stop of any of them: each
+ * ptrace stop sends us SIGCHLD, which lp_world_stop() blocks, so that it
+ * stays pending until sigtimedwait() takes it.  That is a blocking wait
+ * that can still give up on a thread that never stops.  Not polling, nor
+ * naps: on a small machine the threads need the CPU a poller would take
+ * from them to reach their stop, and a nap oversleeps.  1,000 threads
+ * blocked in system calls, 2 CPUs: 86 ms in rounds of waitpid() with
+ * 20 us naps, 8.5 ms in order with growing naps, 7 to 8 ms blocking.
+ * While the caller has work to do on the threads stopped so far
+ * (w->idle), it does that instead of sleeping.
  */
-#define NAP_MIN_NS 10000L
-#define NAP_MAX_NS 128000L
-#define SPIN_MS 0.05
+#define WAKE_MS 10
 
 static void collect_stops(struct lp_world *w, size_t first)
 {
 	struct lp_ctx *ctx = w->proc->ctx;
 	double start = lp_now_ms();
-	long nap = NAP_MIN_NS;
+	sigset_t chld;
 	size_t i;
 
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
 	for (i = first; i < w->n; i++) {
 		struct lp_thread *t = &w->th[i];
 
 		while (t->seized && !t->stopped && !t->gone &&
 		       wait_stopped_flags(ctx, t, true) == 1) {
+			/* (a tick, to look at the clock now and then) */
+			struct timespec tick = { 0, WAKE_MS * 1000000L };
 			double now = lp_now_ms();
-			struct timespec ts = { 0, nap };
 
 			if (now > start + STOP_WAIT_MS &&
 			    (now > start + RUNNABLE_WAIT_MS || any_blocked(w, i)))
 				goto late;
 			/* the caller's work on the threads stopped so far,
-			 * rather than a nap (apply.c: their stacks are walked
+			 * rather than a sleep (apply.c: their stacks are walked
 			 * while the others stop) */
 			if (w->idle && w->idle(w->idle_arg))
 				continue;
-			if (now < start + SPIN_MS)
-				continue;
-			nanosleep(&ts, NULL);
-			nap = nap * 2 > NAP_MAX_NS ? NAP_MAX_NS : nap * 2;
+			if (w->chld_blocked)
+				sigtimedwait(&chld, NULL, &tick);
+			else
+				nanosleep(&(struct timespec){ 0, 50000 }, NULL);
 		}
 	}
 	return;
@@ -410,12 +410,38 @@ static void lower_priority(struct lp_world *w)
 	w->raised = false;
 }
 
+/*
+ * SIGCHLD blocked in our thread while the world stops, so that each
+ * thread's stop leaves it pending for collect_stops() to wait on (an
+ * unblocked SIGCHLD at its default disposition is dropped when sent).
+ * The caller's mask is back at the release.
+ */
+static void block_chld(struct lp_world *w)
+{
+	sigset_t chld;
+
+	if (w->chld_blocked)
+		return;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	w->chld_blocked = !pthread_sigmask(SIG_BLOCK, &chld, &w->saved_mask);
+}
+
+static void unblock_chld(struct lp_world *w)
+{
+	if (w->chld_blocked) {
+		pthread_sigmask(SIG_SETMASK, &w->saved_mask, NULL);
+		w->chld_blocked = false;
+	}
+}
+
 int lp_world_stop(struct lp_world *w)
 {
 	size_t i, added, live = 0;
 	int err;
 
 	raise_priority(w);
+	block_chld(w);
 	w->t_first_stop = lp_now_ms();
 	for (i = 0; i < w->n; i++)
 		if (w->th[i].seized && !w->th[i].stopped &&
@@ -462,6 +488,7 @@ void lp_world_release(struct lp_world *w)
 		lp_thread_release(w->proc->ctx, t);
 	}
 	lower_priority(w);
+	unblock_chld(w);
 	/* forget the threads: the next stop starts afresh */
 	w->n = 0;
 }
@@ -469,6 +496,7 @@ void lp_world_release(struct lp_world *w)
 void lp_world_free(struct lp_world *w)
 {
 	lower_priority(w);
+	unblock_chld(w);
 	free(w->th);
 	w->th = NULL;
 	w->n = w->cap = 0;

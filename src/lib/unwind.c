@@ -632,6 +632,27 @@ static int after_clone(struct lp_unwinder *u, const struct lp_thread *t, uint64_
 	return 0;
 }
 
+/*
+ * A thread in a pad's NOPs (it took the entry jump of a patch that was
+ * reverted before it ran on, and now slides through the NOPs into the
+ * function) is in bytes no unwind table covers.  NOPs change nothing but
+ * the PC: the frame is the one at the first byte after them, the
+ * function's first, so the walk starts there.
+ */
+static uint64_t past_pad_nops(struct lp_unwinder *u, const struct lp_thread *t, uint64_t pc)
+{
+	const uint8_t *file = image_at(u, pc, 1);
+	uint8_t b[LP_PAD_LEN];
+	size_t k;
+
+	if (!file || *file != 0x90 || mem_read(u, pc, b, sizeof(b)) || has_info(u, t, pc))
+		return pc;
+	for (k = 0; k < LP_PAD_LEN && b[k] == 0x90; k++)
+		if (has_info(u, t, pc + k + 1))
+			return pc + k + 1;
+	return pc;
+}
+
 int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,
 		     lp_frame_fn fn, void *arg)
 {
@@ -648,6 +669,8 @@ int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,
 	}
 	if (at_pad_jump(u, w.rip))
 		w.rip += LP_PAD_LEN;
+	else
+		w.rip = past_pad_nops(u, t, w.rip);
 	ret = unw_init_remote(&cur, u->as, &w);
 	if (ret < 0)
 		return -EIO;
