@@ -111,8 +111,6 @@ struct txn {
 	struct change **order;         /* the changes by address */
 	struct jimage jpre[3];         /* the journal: applying, final (x2) */
 	struct lp_unwinder *u;
-	size_t walked;                 /* threads [0, walked) are walked */
-	int verdict;                   /* of the walks so far, as verify_world() */
 	char why[256];                 /* why the stop is unsafe */
 	char why_frame[256];           /* the last frame found in the way */
 	enum lp_mode mode;
@@ -351,8 +349,6 @@ static void verify_begin(struct txn *x, struct lp_unwinder *u)
 	size_t i;
 
 	x->u = u;
-	x->walked = 0;
-	x->verdict = 0;
 	x->nmoves = 0;
 	x->nranges = 0;
 	x->why[0] = 0;
@@ -394,43 +390,12 @@ static int verify_thread(struct txn *x, size_t i)
 	return 1;
 }
 
-/*
- * While the stop waits for the next thread (lp_world_stop() calls this,
- * w->idle), walk the next thread in order that has stopped: one CPU walks
- * while the other stops the threads, and the walks are done soon after
- * the last thread stops.  A thread's frames cannot move while it is
- * stopped, whatever the others do; its stack's words can, so the scan for
- * pointers waits for the end of the stop.
- */
-static bool verify_next(void *arg)
-{
-	struct txn *x = arg;
-
-	while (!x->verdict && x->walked < x->w->n) {
-		struct lp_thread *t = &x->w->th[x->walked];
-
-		if (t->seized && !t->stopped && !t->gone)
-			return false; /* not there yet */
-		x->walked++;
-		if (!t->stopped || t->gone)
-			continue;
-		lp_thread_fix_eintr(x->proc, t);
-		lp_unwinder_prefetch_thread(x->u, t);
-		x->verdict = verify_thread(x, x->walked - 1);
-		return true;
-	}
-	return false;
-}
-
-/* Walk every stopped thread not walked yet.  0 safe, 1 unsafe (x->why),
- * <0 error. */
+/* Walk every stopped thread.  0 safe, 1 unsafe (x->why), <0 error. */
 static int verify_world(struct lp_unwinder *u, struct txn *x)
 {
 	size_t i;
 
-	if (x->verdict)
-		return x->verdict;
-	for (i = x->walked; i < x->w->n; i++) {
+	for (i = 0; i < x->w->n; i++) {
 		const struct lp_thread *t = &x->w->th[i];
 		int ret;
 
@@ -447,7 +412,6 @@ static int verify_world(struct lp_unwinder *u, struct txn *x)
 		if (ret)
 			return ret;
 	}
-	x->walked = x->w->n;
 	if (x->num)
 		scan_ranges(u, x);
 	return 0;
@@ -1464,8 +1428,6 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 
 	lp_debug(x->ctx, "loaded; stopping the world");
 	w.proc = proc;
-	w.idle = verify_next;
-	w.idle_arg = x;
 	x->w = &w;
 	deadline = lp_now_ms() + timeout_ms;
 	for (;;) {
@@ -1500,8 +1462,8 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		if (err)
 			goto fail_release;
 		lp_fault_point(x->ctx, "seize");
-		lp_debug(x->ctx, "attempt %u: %zu threads stopped in %.3f ms, %zu walked meanwhile",
-			 attempts, w.n, lp_now_ms() - w.t_first_stop, x->walked);
+		lp_debug(x->ctx, "attempt %u: %zu threads stopped in %.3f ms", attempts, w.n,
+			 lp_now_ms() - w.t_first_stop);
 		lp_world_fix_eintr(&w);
 		lp_unwinder_prefetch(u, &w);
 

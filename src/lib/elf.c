@@ -81,25 +81,29 @@ static Elf_Scn *find_scn_name(const struct lp_elf *elf, const char *name)
 	return NULL;
 }
 
-int lp_elf_open_mem(struct lp_ctx *ctx, const void *buf, size_t len,
-		    const char *name, struct lp_elf **out)
+/* lp_elf_open_mem() of @image (malloc()ed), which the ELF takes over. */
+static int open_image(struct lp_ctx *ctx, uint8_t *image, size_t len, const char *name,
+		      struct lp_elf **out)
 {
 	struct lp_elf *elf;
 	size_t nph, i;
 	int err = -LP_EBADPATCH;
 
-	if (elf_init_once())
+	if (elf_init_once()) {
+		free(image);
 		return lp_fail(ctx, -EINVAL, "libelf is unusable");
+	}
 	elf = calloc(1, sizeof(*elf));
-	if (!elf)
+	if (!elf) {
+		free(image);
 		return -ENOMEM;
+	}
+	elf->image = image;
 	elf->name = strdup(name);
-	elf->image = malloc(len ? len : 1);
-	if (!elf->name || !elf->image) {
+	if (!elf->name) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	memcpy(elf->image, buf, len);
 	elf->size = len;
 	elf->e = elf_memory((char *)elf->image, len);
 	if (!elf->e || elf_kind(elf->e) != ELF_K_ELF ||
@@ -144,6 +148,17 @@ fail:
 	return err;
 }
 
+int lp_elf_open_mem(struct lp_ctx *ctx, const void *buf, size_t len,
+		    const char *name, struct lp_elf **out)
+{
+	uint8_t *image = malloc(len ? len : 1);
+
+	if (!image)
+		return -ENOMEM;
+	memcpy(image, buf, len);
+	return open_image(ctx, image, len, name, out);
+}
+
 int lp_elf_open(struct lp_ctx *ctx, const char *path, struct lp_elf **out)
 {
 	struct stat st;
@@ -179,9 +194,9 @@ int lp_elf_open(struct lp_ctx *ctx, const char *path, struct lp_elf **out)
 		got += (size_t)n;
 	}
 	close(fd);
-	err = lp_elf_open_mem(ctx, buf, got, path, out);
-	free(buf);
-	return err;
+	/* the bytes read are the image: no second copy (2 MiB for libc, and
+	 * as many page faults, at each run) */
+	return open_image(ctx, buf, got, path, out);
 }
 
 void lp_elf_close(struct lp_elf *elf)

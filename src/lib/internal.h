@@ -273,8 +273,6 @@ struct lp_world {
 	/* SIGCHLD blocked while the world stops (stop.c), and our mask */
 	bool chld_blocked;
 	sigset_t saved_mask;
-	bool (*idle)(void *arg);
-	void *idle_arg;
 	/* our scheduling policy before the stop raised it (stop.c) */
 	bool raised;
 	int policy;
@@ -338,7 +336,6 @@ void lp_unwinder_free(struct lp_unwinder *u);
 void lp_unwinder_flush(struct lp_unwinder *u);
 /* Read the top of the stack of every stopped thread of @w, in few calls. */
 void lp_unwinder_prefetch(struct lp_unwinder *u, const struct lp_world *w);
-void lp_unwinder_prefetch_thread(struct lp_unwinder *u, const struct lp_thread *t);
 /* Read the memory of ranges [r[i][0], r[i][1]), in few calls. */
 void lp_unwinder_prefetch_ranges(struct lp_unwinder *u, const uint64_t (*r)[2], size_t n);
 /* Read the stopped target's memory through the cache of this stop. */

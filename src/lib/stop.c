@@ -145,8 +145,6 @@ static bool any_blocked(struct lp_world *w, size_t first)
  * from them to reach their stop, and a nap oversleeps.  1,000 threads
  * blocked in system calls, 2 CPUs: 86 ms in rounds of waitpid() with
  * 20 us naps, 8.5 ms in order with growing naps, 7 to 8 ms blocking.
- * While the caller has work to do on the threads stopped so far
- * (w->idle), it does that instead of sleeping.
  */
 #define WAKE_MS 10
 
@@ -171,11 +169,6 @@ static void collect_stops(struct lp_world *w, size_t first)
 			if (now > start + STOP_WAIT_MS &&
 			    (now > start + RUNNABLE_WAIT_MS || any_blocked(w, i)))
 				goto late;
-			/* the caller's work on the threads stopped so far,
-			 * rather than a sleep (apply.c: their stacks are walked
-			 * while the others stop) */
-			if (w->idle && w->idle(w->idle_arg))
-				continue;
 			if (w->chld_blocked)
 				sigtimedwait(&chld, NULL, &tick);
 			else

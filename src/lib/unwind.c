@@ -16,7 +16,7 @@
  *    target.
  *  - The stacks: lp_unwinder_prefetch() reads the two blocks at each
  *    stopped thread's stack pointer with process_vm_readv(), 1,024
- *    blocks a call (lp_unwinder_prefetch_thread() those of one thread);
+ *    blocks a call;
  *    a frame further up is read when the walk needs it.
  *
  * A walk is reliable or it fails: a frame without unwind information, an
@@ -319,15 +319,6 @@ void lp_unwinder_prefetch(struct lp_unwinder *u, const struct lp_world *w)
 	bt->n = 0;
 	for (i = 0; i < w->n; i++)
 		batch_thread(u, bt, &w->th[i]);
-	read_blocks(u, bt->b, bt->local, bt->remote, bt->n);
-}
-
-void lp_unwinder_prefetch_thread(struct lp_unwinder *u, const struct lp_thread *t)
-{
-	struct batch *bt = u->bt;
-
-	bt->n = 0;
-	batch_thread(u, bt, t);
 	read_blocks(u, bt->b, bt->local, bt->remote, bt->n);
 }
 

@@ -152,9 +152,14 @@ while [ "$i" -le 5 ]; do
 	i=$((i + 1))
 done
 expect_still_stopped "after 5 more cycles"
-[ "$(user_ticks)" = "$ticks" ] ||
-	fail "the stopped target ran: its threads used $(($(user_ticks) - ticks)) ticks of CPU"
-log "the stopped target did not run (user time $ticks ticks throughout)"
+# (Its threads are busy when running: a second of running is 100 ticks.
+# The borrowed thread's remote system calls each pass through user mode
+# for one instruction, which the kernel's tick sampling may charge as a
+# tick now and then.)
+used=$(($(user_ticks) - ticks))
+[ "$used" -le 2 ] ||
+	fail "the stopped target ran: its threads used $used ticks of CPU"
+log "the stopped target did not run (user time $ticks ticks, $used more after)"
 parent_saw "applies and reverts in the stopped target" "stopped $sigstop"
 cont_child
 wait_value 63
