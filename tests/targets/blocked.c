@@ -1,44 +1,55 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Target program of the integration tests: threads blocked in system calls
- * while the process is patched.
+ * and futex waits while the process is patched (syscalls.sh), or patched
+ * and reverted over and over (blocking.sh).
  *
- * Usage: blocked [MAIN]
+ * Usage: blocked [-s SLEEP_MS] [MAIN]
  *
- * One thread each sits in a blocking system call that nothing completes:
+ * One thread each sits in a blocking call that nothing completes until the
+ * test says so:
  *
  *   read     read() on a pipe nothing is written to
  *   accept   accept() on a listening socket on 127.0.0.1 (port 0)
  *   epoll    epoll_wait(), timeout -1, on an eventfd that never fires
- *   sleep    clock_nanosleep(CLOCK_MONOTONIC) of 3 s, over and over
+ *   sleep    clock_nanosleep(CLOCK_MONOTONIC) of SLEEP_MS, over and over
  *   futex    a raw FUTEX_WAIT on a word nobody changes
  *   poll     poll(), timeout -1, on a second pipe nothing is written to
+ *   cond     pthread_cond_wait() on a condition nobody signals
+ *   sem      sem_wait() on a semaphore at 0
+ *
+ * SLEEP_MS is 3000 unless -s says otherwise: long enough for the whole stop
+ * of an apply to land inside one sleep.  A test that patches and reverts
+ * many times in a row gives a shorter one (blocking.sh: -s 300), so that
+ * many sleeps begin and end across its stops.
  *
  * A "control" thread waits for SIGUSR1 and SIGUSR2 with sigtimedwait()
  * (20 ms ticks); these two signals are blocked in every thread, and no
  * signal has a handler.  A worker thread calls answer(21) (libanswer.c) in
  * bursts of 1000 calls, 1 ms apart (its sleep is checked for EINTR too), so
- * that the process leaves the CPUs idle most of the time.  MAIN (default "control") is the role the main thread takes
- * itself, the others get threads of their own: a tool that borrows the
- * first sleeping thread of the process (the main thread) gets one blocked
- * in that call.
+ * that the process leaves the CPUs idle most of the time.  MAIN (default
+ * "control") is the role the main thread takes itself, the others get
+ * threads of their own: a tool that borrows the first sleeping thread of
+ * the process (the main thread) gets one blocked in that call.
  *
  * Each blocking call is checked: a return with EINTR prints "EINTR NAME"
- * and the thread goes back into the call; any other return that is not the
- * wake-up below prints "unexpected NAME ERRNO" and ends the thread.  The
- * sleep thread prints "sleep-start K" before each sleep and "slept K MS"
- * after it, or "short-sleep K MS" when less than 3 s went by on
- * CLOCK_MONOTONIC.
+ * and the thread goes back into the call; pthread_cond_wait() returning
+ * with its condition still false prints "spurious cond" and waits again;
+ * any other return that is not the wake-up below prints "unexpected NAME
+ * ERRNO" and ends the thread.  The sleep thread prints "sleep-start K"
+ * before each sleep and "slept K MS" after it, or "short-sleep K MS" when
+ * less than SLEEP_MS went by on CLOCK_MONOTONIC.
  *
  * The program prints "port N" (the listening port), then "blocker NAME TID"
  * for each blocking thread and, once every one of them is in its system
  * call (/proc/self/task/TID/syscall, or the thread state where that file is
  * not readable), "ready".  The control thread then prints "all-new VALUE"
  * the first time answer(21) no longer gives 42, and "regressed" if it gives
- * 42 again after that.  On SIGUSR2 it prints "status SEQ VALUE CALLS 0"
- * (as hot.c does).  On SIGUSR1 it prints "waking" and completes the calls
- * of read, accept, epoll, futex and poll, which print "woke NAME" and end;
- * the sleep thread goes on.  Every line is flushed at once.
+ * 42 again after that (as it does after a revert).  On SIGUSR2 it prints
+ * "status SEQ VALUE CALLS 0" (as hot.c does).  On SIGUSR1 it prints
+ * "waking" and completes the calls of read, accept, epoll, futex, poll,
+ * cond and sem, which print "woke NAME" and end; the sleep thread goes on.
+ * Every line is flushed at once.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -49,6 +60,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -65,15 +77,19 @@
 #include "libanswer.c"
 
 #define OLD_VALUE 42
-#define SLEEP_S 3
 
 static volatile int input = 21;
 static volatile int value;
 static volatile unsigned long calls;
 
+static long sleep_ms = 3000;
 static int pipe_read[2], pipe_poll[2], listen_fd, event_fd, epoll_fd;
 static unsigned short port;
 static uint32_t futex_word;
+static pthread_mutex_t cond_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int cond_set;
+static sem_t sem;
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -189,7 +205,8 @@ static double now_ms(void)
 
 static void *run_sleep(void *arg)
 {
-	const struct timespec span = { SLEEP_S, 0 };
+	const struct timespec span = { sleep_ms / 1000,
+				       sleep_ms % 1000 * 1000 * 1000 };
 	unsigned long k;
 
 	(void)arg;
@@ -207,10 +224,10 @@ static void *run_sleep(void *arg)
 		} else if (err) {
 			say("unexpected sleep %d", err);
 			return NULL;
-		} else if (ms < SLEEP_S * 1e3) {
-			say("short-sleep %lu %.0f", k, ms);
+		} else if (ms < sleep_ms) {
+			say("short-sleep %lu %.1f", k, ms);
 		} else {
-			say("slept %lu %.0f", k, ms);
+			say("slept %lu %.1f", k, ms);
 		}
 	}
 }
@@ -262,6 +279,48 @@ static void *run_poll(void *arg)
 	}
 }
 
+/* pthread_cond_wait() may wake spuriously by its contract, but nothing
+ * here gives it cause to: a wake-up with the condition false is reported,
+ * as a stop of the process may be what made it. */
+static void *run_cond(void *arg)
+{
+	(void)arg;
+	arm("cond");
+	pthread_mutex_lock(&cond_lock);
+	while (!cond_set) {
+		int err = pthread_cond_wait(&cond, &cond_lock);
+
+		if (err) {
+			pthread_mutex_unlock(&cond_lock);
+			say("unexpected cond %d", err);
+			return NULL;
+		}
+		if (!cond_set)
+			say("spurious cond");
+	}
+	pthread_mutex_unlock(&cond_lock);
+	say("woke cond");
+	return NULL;
+}
+
+static void *run_sem(void *arg)
+{
+	(void)arg;
+	arm("sem");
+	for (;;) {
+		if (sem_wait(&sem) == 0) {
+			say("woke sem");
+			return NULL;
+		}
+		if (errno == EINTR) {
+			say("EINTR sem");
+			continue;
+		}
+		say("unexpected sem %d", errno);
+		return NULL;
+	}
+}
+
 static void *run_control(void *arg);
 
 /* The system calls glibc may use for each function. */
@@ -272,6 +331,8 @@ static struct blocker blockers[] = {
 	{ "sleep", run_sleep, { SYS_clock_nanosleep, SYS_nanosleep }, 0 },
 	{ "futex", run_futex, { SYS_futex, SYS_futex }, 0 },
 	{ "poll", run_poll, { SYS_poll, SYS_ppoll }, 0 },
+	{ "cond", run_cond, { SYS_futex, SYS_futex }, 0 },
+	{ "sem", run_sem, { SYS_futex, SYS_futex }, 0 },
 };
 #define NBLOCKERS (sizeof(blockers) / sizeof(blockers[0]))
 
@@ -378,6 +439,12 @@ static void wake_all(void)
 	if (syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, INT_MAX,
 		    NULL, NULL, 0) < 0)
 		say("unexpected waking-futex %d", errno);
+	pthread_mutex_lock(&cond_lock);
+	cond_set = 1;
+	pthread_cond_broadcast(&cond);
+	pthread_mutex_unlock(&cond_lock);
+	if (sem_post(&sem) != 0)
+		say("unexpected waking-sem %d", errno);
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -431,7 +498,7 @@ static void *run_control(void *arg)
 
 /* ---- setup ---------------------------------------------------------------- */
 
-static void setup_fds(void)
+static void setup(void)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof sa;
@@ -464,21 +531,41 @@ static void setup_fds(void)
 	ev.data.fd = event_fd;
 	if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, event_fd, &ev) != 0)
 		die("epoll_ctl", errno);
+
+	if (sem_init(&sem, 0, 0) != 0)
+		die("sem_init", errno);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: blocked [-s SLEEP_MS] "
+		"[control|read|accept|epoll|sleep|futex|poll|cond|sem]\n");
+	return 2;
 }
 
 int main(int argc, char **argv)
 {
-	const char *main_role = argc > 1 ? argv[1] : "control";
+	const char *main_role;
 	void *(*main_run)(void *) = NULL;
 	pthread_attr_t attr;
 	pthread_t tid;
 	sigset_t set;
-	int err;
+	char *end;
+	int opt, err;
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: blocked [control|read|accept|epoll|sleep|futex|poll]\n");
-		return 2;
+	while ((opt = getopt(argc, argv, "s:")) != -1) {
+		if (opt != 's')
+			return usage();
+		errno = 0;
+		sleep_ms = strtol(optarg, &end, 10);
+		/* up to an hour: a longer sleep would end no test */
+		if (errno || end == optarg || *end || sleep_ms < 1 ||
+		    sleep_ms > 3600 * 1000)
+			return usage();
 	}
+	if (argc - optind > 1)
+		return usage();
+	main_role = optind < argc ? argv[optind] : "control";
 	if (strcmp(main_role, "control") == 0)
 		main_run = run_control;
 	for (size_t i = 0; i < NBLOCKERS; i++)
@@ -489,7 +576,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	setup_fds();
+	setup();
 	say("port %u", (unsigned)port);
 
 	/* SIGUSR1 and SIGUSR2 only ever go to the control thread's
