@@ -218,15 +218,17 @@ int lp_proc_check_alive(struct lp_proc *proc);
 int lp_proc_read(struct lp_proc *proc, uint64_t addr, void *buf, size_t len);
 int lp_proc_write(struct lp_proc *proc, uint64_t addr, const void *buf,
 		  size_t len);
-/* Has the process gone, or is it exiting?  (After a failure.) */
 /* The tracer of any thread of @pid that is not us, or 0. */
 pid_t lp_proc_other_tracer(pid_t pid);
 /* Is @pid a run of livepatch (our executable, or named livepatch)? */
 bool lp_proc_is_livepatch(pid_t pid);
+/* Has the process gone, or is it exiting?  (After a failure.) */
 bool lp_proc_dying(struct lp_proc *proc);
 struct lp_module *lp_proc_module_at(struct lp_proc *proc, uint64_t addr);
 struct lp_module *lp_proc_module_by_build_id(struct lp_proc *proc,
 					     const char *build_id);
+/* The PIDs of /proc (every process we can see); caller frees *pids. */
+int lp_proc_list(pid_t **pids, size_t *n);
 /* Thread ids of the process; caller frees *tids. */
 int lp_proc_tasks(pid_t pid, pid_t **tids, size_t *n);
 /* State letter of a thread (R, S, D, T, t, Z...), or 0. */

@@ -136,39 +136,48 @@ int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending)
 	return 0;
 }
 
+/* Field @k of a stat file's text (as proc(5) counts: 3 is the state), or
+ * NULL.  comm may hold spaces and parentheses: fields are counted after
+ * its last ')'. */
+static const char *stat_field(const char *buf, int k)
+{
+	const char *p = strrchr(buf, ')');
+	int i;
+
+	for (i = 2; i < k && p; i++)
+		p = strchr(p + 1, ' ');
+	return p ? p + 1 : NULL;
+}
+
 static int start_time(pid_t pid, unsigned long long *out)
 {
-	char path[96], buf[4096], *p;
-	int i, err;
+	char path[96], buf[4096];
+	const char *p;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	err = read_small(path, buf, sizeof(buf));
 	if (err)
 		return err;
-	/* comm may hold spaces and parentheses: count fields after the last ')' */
-	p = strrchr(buf, ')');
+	p = stat_field(buf, 22);
 	if (!p)
 		return -EINVAL;
-	for (i = 2; i < 22 && p; i++)
-		p = strchr(p + 1, ' ');
-	if (!p)
-		return -EINVAL;
-	*out = strtoull(p + 1, NULL, 10);
+	*out = strtoull(p, NULL, 10);
 	return 0;
 }
 
-int lp_proc_tasks(pid_t pid, pid_t **tids, size_t *n)
+/* The numeric entries of the directory @path: PIDs in /proc, thread ids
+ * in /proc/PID/task.  -errno if it cannot be read. */
+static int read_ids(const char *path, pid_t **ids, size_t *n)
 {
-	char path[64];
 	DIR *d;
 	struct dirent *de;
 	size_t cap = 64;
 	pid_t *v;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	d = opendir(path);
 	if (!d)
-		return errno == ENOENT ? -ESRCH : -errno;
+		return -errno;
 	v = malloc(cap * sizeof(*v));
 	*n = 0;
 	while (v && (de = readdir(d))) {
@@ -190,8 +199,23 @@ int lp_proc_tasks(pid_t pid, pid_t **tids, size_t *n)
 	closedir(d);
 	if (!v)
 		return -ENOMEM;
-	*tids = v;
+	*ids = v;
 	return 0;
+}
+
+int lp_proc_tasks(pid_t pid, pid_t **tids, size_t *n)
+{
+	char path[64];
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	err = read_ids(path, tids, n);
+	return err == -ENOENT ? -ESRCH : err;
+}
+
+int lp_proc_list(pid_t **pids, size_t *n)
+{
+	return read_ids("/proc", pids, n);
 }
 
 int lp_proc_read(struct lp_proc *proc, uint64_t addr, void *buf, size_t len)
@@ -240,19 +264,15 @@ bool lp_proc_dying(struct lp_proc *proc)
 	if (lp_proc_check_alive(proc) || lp_proc_tasks(proc->pid, &tids, &n))
 		return true;
 	for (i = 0; i < n && dying; i++) {
-		char path[96], buf[1024], v[32], *p;
-		unsigned long flags;
-		int k;
+		char path[96], buf[1024], v[32];
+		const char *state, *flags;
 
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", proc->pid, tids[i]);
-		if (read_small(path, buf, sizeof(buf)) || !(p = strrchr(buf, ')')) ||
-		    p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		if (read_small(path, buf, sizeof(buf)) || !(state = stat_field(buf, 3)) ||
+		    *state == 'Z' || *state == 'X')
 			continue;
-		/* flags is the 9th field, the 7th after the state */
-		for (k = 0; k < 7 && p; k++)
-			p = strchr(p + 1, ' ');
-		flags = p ? strtoul(p + 1, NULL, 10) : 0;
-		if (flags & 0x4) /* PF_EXITING */
+		flags = stat_field(buf, 9);
+		if (flags && (strtoul(flags, NULL, 10) & 0x4)) /* PF_EXITING */
 			continue;
 		if (!status_field(proc->pid, tids[i], "SigPnd", v, sizeof(v)) &&
 		    (strtoull(v, NULL, 16) & (1ULL << (SIGKILL - 1))))

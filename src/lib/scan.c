@@ -10,8 +10,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,20 +71,6 @@ static void read_build_id(struct lp_ctx *ctx, pid_t pid, unsigned long long s,
 		out[0] = 0;
 }
 
-static bool is_pid(const char *s, pid_t *pid)
-{
-	char *end;
-	long v;
-
-	if (!isdigit((unsigned char)*s))
-		return false;
-	v = strtol(s, &end, 10);
-	if (*end || v <= 0 || v > 0x7fffffff)
-		return false;
-	*pid = (pid_t)v;
-	return true;
-}
-
 /* The match of one process, if any: 1 found (in *m), 0 none. */
 static int scan_one(struct lp_ctx *ctx, struct bid_cache *cache, pid_t pid,
 		    const char *build_id, const char *name, struct lp_match *m)
@@ -140,82 +124,66 @@ int lp_find_module(struct lp_ctx *ctx, const char *build_id, const char *name,
 {
 	struct bid_cache cache = { 0 };
 	struct lp_match *v = NULL, m;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *d;
+	size_t cap = 0, np, i;
+	pid_t *pids;
+	int err;
 
 	*out = NULL;
 	*n = 0;
-	d = opendir("/proc");
-	if (!d)
-		return lp_fail(ctx, -errno, "cannot read /proc: %s", strerror(errno));
-	while ((de = readdir(d))) {
-		pid_t pid;
-
-		if (!is_pid(de->d_name, &pid) || pid == getpid() ||
-		    !scan_one(ctx, &cache, pid, build_id, name, &m))
+	err = lp_proc_list(&pids, &np);
+	if (err)
+		return lp_fail(ctx, err, "cannot read /proc: %s", strerror(-err));
+	for (i = 0; i < np; i++) {
+		if (pids[i] == getpid() || !scan_one(ctx, &cache, pids[i], build_id, name, &m))
 			continue;
 		if (*n == cap) {
 			struct lp_match *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*nv));
 
 			if (!nv) {
 				free(v);
-				free(cache.e);
-				closedir(d);
-				return -ENOMEM;
+				v = NULL;
+				*n = 0;
+				err = -ENOMEM;
+				break;
 			}
 			v = nv;
 		}
 		v[(*n)++] = m;
 	}
-	closedir(d);
+	free(pids);
 	free(cache.e);
 	*out = v;
-	return 0;
+	return err;
 }
 
 int lp_find_patch(struct lp_ctx *ctx, const char *id, pid_t **out, size_t *n)
 {
-	pid_t *v = NULL;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *d;
+	pid_t *pids;
+	size_t np, i;
+	int err;
 
 	*out = NULL;
 	*n = 0;
-	d = opendir("/proc");
-	if (!d)
-		return lp_fail(ctx, -errno, "cannot read /proc: %s", strerror(errno));
-	while ((de = readdir(d))) {
+	err = lp_proc_list(&pids, &np);
+	if (err)
+		return lp_fail(ctx, err, "cannot read /proc: %s", strerror(-err));
+	/* keep, in place, the processes where the patch is applied */
+	for (i = 0; i < np; i++) {
 		struct lp_journal *j;
 		struct lp_ctx quiet = *ctx;
-		pid_t pid;
-		size_t i;
+		size_t k;
 		bool has = false;
 
 		quiet.log = NULL;
-		if (!is_pid(de->d_name, &pid) || pid == getpid() ||
-		    lp_journal_read(&quiet, pid, &j))
+		if (pids[i] == getpid() || lp_journal_read(&quiet, pids[i], &j))
 			continue;
-		for (i = 0; i < j->n; i++)
-			if (!strcmp(j->p[i].id, id) && j->p[i].state != LP_PATCH_REVERTED_IN_USE)
+		for (k = 0; k < j->n; k++)
+			if (!strcmp(j->p[k].id, id) && j->p[k].state != LP_PATCH_REVERTED_IN_USE)
 				has = true;
 		lp_journal_free(j);
-		if (!has)
-			continue;
-		if (*n == cap) {
-			pid_t *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*nv));
-
-			if (!nv) {
-				free(v);
-				closedir(d);
-				return -ENOMEM;
-			}
-			v = nv;
-		}
-		v[(*n)++] = pid;
+		if (has)
+			pids[(*n)++] = pids[i];
 	}
-	closedir(d);
-	*out = v;
+	*out = pids;
 	return 0;
 }
