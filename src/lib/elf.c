@@ -159,7 +159,8 @@ int lp_elf_open_mem(struct lp_ctx *ctx, const void *buf, size_t len,
 	return open_image(ctx, image, len, name, out);
 }
 
-int lp_elf_open(struct lp_ctx *ctx, const char *path, struct lp_elf **out)
+int lp_elf_open_as(struct lp_ctx *ctx, const char *path, const char *name,
+		   struct lp_elf **out)
 {
 	struct stat st;
 	uint8_t *buf = NULL;
@@ -170,12 +171,12 @@ int lp_elf_open(struct lp_ctx *ctx, const char *path, struct lp_elf **out)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		err = -errno;
-		return lp_fail(ctx, err, "cannot open %s: %s", path, strerror(-err));
+		return lp_fail(ctx, err, "cannot open %s: %s", name, strerror(-err));
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) ||
 	    (unsigned long long)st.st_size > LP_MAX_ELF_SIZE) {
 		close(fd);
-		return lp_fail(ctx, -ENOEXEC, "%s: not a regular file of sane size", path);
+		return lp_fail(ctx, -ENOEXEC, "%s: not a regular file of sane size", name);
 	}
 	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!buf) {
@@ -189,14 +190,19 @@ int lp_elf_open(struct lp_ctx *ctx, const char *path, struct lp_elf **out)
 			err = n < 0 ? -errno : -EIO;
 			close(fd);
 			free(buf);
-			return lp_fail(ctx, err, "cannot read %s", path);
+			return lp_fail(ctx, err, "cannot read %s", name);
 		}
 		got += (size_t)n;
 	}
 	close(fd);
 	/* the bytes read are the image: no second copy (2 MiB for libc, and
 	 * as many page faults, at each run) */
-	return open_image(ctx, buf, got, path, out);
+	return open_image(ctx, buf, got, name, out);
+}
+
+int lp_elf_open(struct lp_ctx *ctx, const char *path, struct lp_elf **out)
+{
+	return lp_elf_open_as(ctx, path, path, out);
 }
 
 void lp_elf_close(struct lp_elf *elf)

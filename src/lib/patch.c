@@ -342,7 +342,7 @@ static int patch_open(struct lp_ctx *ctx, const char *file, const char *path,
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	err = lp_elf_open(ctx, file, &p->elf);
+	err = lp_elf_open_as(ctx, file, path, &p->elf);
 	if (err == -ENOENT) {
 		err = lp_fail(ctx, -ENOENT, "patch file %s does not exist", path);
 		goto fail;
@@ -350,19 +350,8 @@ static int patch_open(struct lp_ctx *ctx, const char *file, const char *path,
 	if (err) {
 		char why[sizeof(ctx->err)];
 
-		/* say what the ELF reader found, in the one line, under the
-		 * name the caller knows the file by */
+		/* say what the ELF reader found, in the one line */
 		snprintf(why, sizeof(why), "%s", ctx->err[0] ? ctx->err : lp_strerror(err));
-		if (strcmp(file, path)) {
-			char *at = strstr(why, file);
-
-			if (at) {
-				char rest[sizeof(why)];
-
-				snprintf(rest, sizeof(rest), "%s", at + strlen(file));
-				snprintf(at, sizeof(why) - (size_t)(at - why), "%s%s", path, rest);
-			}
-		}
 		err = lp_fail(ctx, err == -ENOMEM ? err : -LP_EBADPATCH,
 			      "not a patch file: %s", why);
 		goto fail;
