@@ -110,7 +110,6 @@ struct txn {
 	size_t nspans;
 	struct change **order;         /* the changes by address */
 	struct jimage jpre[3];         /* the journal: applying, final (x2) */
-	struct lp_unwinder *u;
 	char why[256];                 /* why the stop is unsafe */
 	char why_frame[256];           /* the last frame found in the way */
 	enum lp_mode mode;
@@ -297,9 +296,8 @@ static void range_in_use(struct lp_unwinder *u, struct txn *x, uint64_t lo, uint
 #define SCAN_SWITCH 16384
 #define SCAN_MAX (8ULL << 20) /* a frame larger than this: another stack */
 
-/* The registers of thread @t now; the live part of its stack once the
- * world is stopped (scan_ranges()): until then, a thread still running
- * may store a pointer into it. */
+/* The registers of thread @t now; the live part of its stack is noted
+ * and scanned with the others' (scan_ranges()), in few reads. */
 static int pointers_in_use(struct txn *x, const struct lp_thread *t)
 {
 	size_t i;
@@ -332,12 +330,12 @@ static int pointers_in_use(struct txn *x, const struct lp_thread *t)
 	return 0;
 }
 
-/* The stacks' live parts, read afresh once the world is stopped. */
+/* The stacks' live parts: what the walks read of them is in the cache
+ * already (the world is stopped: it has not changed); the rest is read. */
 static void scan_ranges(struct lp_unwinder *u, struct txn *x)
 {
 	size_t i;
 
-	lp_unwinder_flush(u);
 	lp_unwinder_prefetch_ranges(u, (const uint64_t (*)[2])x->ranges, x->nranges);
 	for (i = 0; i < x->nranges; i++)
 		range_in_use(u, x, x->ranges[i][0], x->ranges[i][1]);
@@ -348,7 +346,6 @@ static void verify_begin(struct txn *x, struct lp_unwinder *u)
 {
 	size_t i;
 
-	x->u = u;
 	x->nmoves = 0;
 	x->nranges = 0;
 	x->why[0] = 0;
@@ -358,7 +355,7 @@ static void verify_begin(struct txn *x, struct lp_unwinder *u)
 }
 
 /* Walk stopped thread @i.  0 safe, 1 unsafe (x->why), <0 error. */
-static int verify_thread(struct txn *x, size_t i)
+static int verify_thread(struct lp_unwinder *u, struct txn *x, size_t i)
 {
 	struct lp_thread *t = &x->w->th[i];
 	int ret;
@@ -369,7 +366,7 @@ static int verify_thread(struct txn *x, size_t i)
 	x->thread = i;
 	x->nsps = 0;
 	x->last_pc = t->regs.rip;
-	ret = lp_unwind_thread(x->u, t, check_frame, x);
+	ret = lp_unwind_thread(u, t, check_frame, x);
 	if (ret == 0 && x->num)
 		ret = pointers_in_use(x, t);
 	if (ret == 1)
@@ -408,7 +405,7 @@ static int verify_world(struct lp_unwinder *u, struct txn *x)
 		}
 		if (!t->stopped || t->gone)
 			continue;
-		ret = verify_thread(x, i);
+		ret = verify_thread(u, x, i);
 		if (ret)
 			return ret;
 	}
@@ -751,13 +748,6 @@ static int write_journal(struct txn *x, bool final)
  * sleeping thread is best: a busy one must wait for its turn on a CPU at
  * each step, behind all its busy siblings (tests/integration/threads.sh).
  */
-/*
- * A transaction that finds, inside its stop, that another run changed the
- * process's patches since it read them (-EBUSY) has written nothing: it
- * starts over from the journal, which now tells it what is there.
- */
-#define MAX_TRIES 5
-
 static int borrow_once(struct lp_proc *proc, struct lp_thread *t)
 {
 	pid_t *tids;
@@ -811,14 +801,21 @@ static int borrow_once(struct lp_proc *proc, struct lp_thread *t)
 
 static int refuse_tracer(struct lp_ctx *ctx, pid_t pid, pid_t tracer, double timeout_ms);
 
+/* The other livepatch run that traces a thread of @pid, or 0. */
+static pid_t livepatch_tracer(pid_t pid)
+{
+	pid_t tracer = lp_proc_other_tracer(pid);
+
+	return tracer && lp_proc_is_livepatch(tracer) ? tracer : 0;
+}
+
 /* The borrow; if another livepatch run holds the process, after it. */
 static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
 {
 	int err = borrow_once(proc, t);
 	pid_t tracer;
 
-	if (err == -EPERM && (tracer = lp_proc_other_tracer(proc->pid)) &&
-	    lp_proc_is_livepatch(tracer)) {
+	if (err == -EPERM && (tracer = livepatch_tracer(proc->pid))) {
 		err = refuse_tracer(proc->ctx, proc->pid, tracer, 10000);
 		if (!err)
 			err = borrow_once(proc, t);
@@ -1439,9 +1436,9 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		if (err == -EPERM) {
 			/* another livepatch run took the process after our
 			 * load: undo the load, and start over after it */
-			pid_t tracer = lp_proc_other_tracer(proc->pid);
+			pid_t tracer = livepatch_tracer(proc->pid);
 
-			if (tracer && lp_proc_is_livepatch(tracer))
+			if (tracer)
 				err = lp_fail(x->ctx, -EBUSY,
 					      "process %d is being worked on by another livepatch run (process %d)",
 					      proc->pid, tracer);
@@ -1895,6 +1892,14 @@ out:
 	end(&x);
 	return err ? err : (int)n;
 }
+
+/*
+ * A transaction that finds that another run changed the process's patches
+ * since it read them, or took the process after its load (-EBUSY), has
+ * written nothing: it starts over from the journal, which now tells it
+ * what is there.
+ */
+#define MAX_TRIES 5
 
 int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 	     const struct lp_apply_opts *opts, struct lp_apply_result *res)

@@ -274,8 +274,6 @@ struct lp_world {
 	size_t n, cap;
 	double t_first_stop, t_last_resume;
 	size_t released; /* threads resumed by the last release */
-	/* Called while a stop waits for a thread: work on the threads
-	 * stopped so far, one at a time, in order; true if it did some. */
 	/* SIGCHLD blocked while the world stops (stop.c), and our mask */
 	bool chld_blocked;
 	sigset_t saved_mask;

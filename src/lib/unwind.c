@@ -27,7 +27,6 @@
 
 #include <elf.h>
 #include <errno.h>
-#include <limits.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
