@@ -227,15 +227,6 @@ static int report(struct lp_ctx *ctx, int err)
 	return report_cmd(ctx, err, NULL, 0);
 }
 
-/*
- * No real-time priority for the whole run: the library takes one only
- * while the target is stopped (stop.c), when our speed is the target's.
- * Before the stop (reading the modules' ELF files, resolving and
- * relocating the patch: milliseconds of CPU) the target runs, and a
- * real-time controller would take a CPU from its threads: a server's
- * requests would wait behind it (make bench, the latency section).
- */
-
 static int parse_pid(const char *s, pid_t *pid)
 {
 	char *end;
@@ -605,8 +596,11 @@ static void run_jobs(struct job *v, size_t n, long jobs, const struct lp_patch *
 			}
 		if (!np)
 			break;
-		if (poll(pfd, np, -1) < 0 && errno != EINTR)
+		if (poll(pfd, np, -1) < 0) {
+			if (errno == EINTR)
+				continue; /* (revents not set) */
 			break;
+		}
 		for (i = 0; i < np; i++) {
 			struct job *j = &v[map[i]];
 			ssize_t r;
@@ -1032,9 +1026,8 @@ static const char *state_name(enum lp_patch_state st)
 static int list_one(struct lp_ctx *ctx, pid_t pid, bool all, bool *first)
 {
 	struct lp_journal *j;
-	char exe[4096], path[64];
+	char exe[4096];
 	size_t i, k, n;
-	ssize_t len;
 	int err = lp_journal_read(ctx, pid, &j);
 
 	if (err)
@@ -1061,9 +1054,7 @@ static int list_one(struct lp_ctx *ctx, pid_t pid, bool all, bool *first)
 		lp_journal_free(j);
 		return 0;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	len = readlink(path, exe, sizeof(exe) - 1);
-	exe[len > 0 ? len : 0] = 0;
+	exe_of(pid, exe, sizeof(exe));
 	if (json) {
 		if (!*first)
 			putchar(',');
