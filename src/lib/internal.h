@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 #include <sys/types.h>
 #include <sys/user.h>
 
@@ -277,6 +278,10 @@ struct lp_world {
 	/* SIGCHLD blocked while the world stops (stop.c), and our mask */
 	bool chld_blocked;
 	sigset_t saved_mask;
+	/* or waits that a timer's SIGCHLD cuts short (stop.c) */
+	bool timed;
+	timer_t timer;
+	struct sigaction saved_chld;
 	/* our scheduling policy before the stop raised it (stop.c) */
 	bool raised;
 	int policy;
