@@ -98,6 +98,7 @@ struct txn {
 	bool jnew;                     /* a mapping made by this transaction */
 	/* verification of one stop */
 	struct lp_world *w;
+	struct lp_unwinder *u;         /* the walks' (for load() to teach) */
 	size_t thread;
 	uint64_t last_pc;              /* the last frame walked */
 	struct pc_move *moves;
@@ -341,6 +342,49 @@ static void scan_ranges(struct lp_unwinder *u, struct txn *x)
 		range_in_use(u, x, x->ranges[i][0], x->ranges[i][1]);
 }
 
+/*
+ * Before the first stop, the unwind rules its walks will need, as far as
+ * they can be known while the target runs (lp_unwinder_learn()): those of
+ * the functions patched, and of the call chains of threads that sit in
+ * system calls, up to LEARN_THREADS different places among the first
+ * LEARN_LOOKS threads.  A walk's first pass through a function took 3 to
+ * 5 us inside the pause: 30 of the 100 us of a one-thread pause.
+ */
+#define LEARN_THREADS 16
+#define LEARN_LOOKS 64
+
+static void learn(struct txn *x, struct lp_unwinder *u)
+{
+	uint64_t seen[LEARN_THREADS];
+	size_t i, k, n = 0, looked = 0;
+
+	for (i = 0; i < x->nc; i++) {
+		struct user_regs_struct r = { .rip = x->c[i].addr };
+
+		lp_unwinder_learn(u, &r);
+	}
+	for (i = 0; i < x->w->n && n < LEARN_THREADS && looked < LEARN_LOOKS; i++) {
+		const struct lp_thread *t = &x->w->th[i];
+		uint64_t sp, pc;
+
+		if (!t->seized || t->gone)
+			continue;
+		looked++;
+		if (lp_proc_task_blocked_at(x->proc->pid, t->tid, &sp, &pc))
+			continue;
+		for (k = 0; k < n && seen[k] != pc; k++)
+			;
+		if (k < n)
+			continue;
+		seen[n++] = pc;
+		{
+			struct user_regs_struct r = { .rip = pc, .rsp = sp };
+
+			lp_unwinder_learn(u, &r);
+		}
+	}
+}
+
 /* A new stop: nothing verified yet. */
 static void verify_begin(struct txn *x, struct lp_unwinder *u)
 {
@@ -352,6 +396,9 @@ static void verify_begin(struct txn *x, struct lp_unwinder *u)
 	for (i = 0; i < x->num; i++)
 		x->um[i].in_use = false;
 	lp_unwinder_flush(u);
+	/* what the prefetch reads (four blocks a thread at most), and more
+	 * for the walks; a few new threads are read the slow way */
+	lp_unwinder_reserve(u, (x->w->n + 16) * 6);
 }
 
 /* Walk stopped thread @i.  0 safe, 1 unsafe (x->why), <0 error. */
@@ -859,6 +906,9 @@ static int load(struct txn *x)
 	err = borrow_thread(proc, &t);
 	if (err)
 		return err;
+	/* a thread that holds still: its stack's unwind rules (see learn()) */
+	if (x->u)
+		lp_unwinder_learn(x->u, &t.regs);
 	err = lp_remote_begin(proc, &t, &mask);
 	if (err)
 		goto out;
@@ -1412,7 +1462,9 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 
 	/* 2. load */
 	lp_debug(x->ctx, "resolved; loading");
+	x->u = u;
 	err = load(x);
+	x->u = NULL;
 	if (err)
 		goto out;
 	lp_fault_point(x->ctx, "load");
@@ -1453,6 +1505,8 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		 */
 		if (!err)
 			err = check_journal(x, gen0);
+		if (!err && attempts == 1)
+			learn(x, u);
 		verify_begin(x, u);
 		if (!err)
 			err = lp_world_stop(&w);

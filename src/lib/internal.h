@@ -238,6 +238,9 @@ int lp_proc_list(pid_t **pids, size_t *n);
 int lp_proc_tasks(pid_t pid, pid_t **tids, size_t *n);
 /* State letter of a thread (R, S, D, T, t, Z...), or 0. */
 char lp_proc_task_state(pid_t pid, pid_t tid);
+/* Where a thread that is not running sits (/proc/.../syscall): its stack
+ * and instruction pointers; -EAGAIN while it runs. */
+int lp_proc_task_blocked_at(pid_t pid, pid_t tid, uint64_t *sp, uint64_t *pc);
 /* Is the thread there and not exiting (not a zombie)? */
 bool lp_proc_task_alive(pid_t pid, pid_t tid);
 /* Signals pending for a thread or its process and not blocked by it. */
@@ -343,6 +346,13 @@ int lp_unwinder_new(struct lp_proc *proc, struct lp_unwinder **out);
 void lp_unwinder_free(struct lp_unwinder *u);
 /* Forget the target's memory cached so far (call before each stop). */
 void lp_unwinder_flush(struct lp_unwinder *u);
+/* Room for @n more blocks, allocated and touched now (before a stop). */
+int lp_unwinder_reserve(struct lp_unwinder *u, size_t n);
+/* Before a stop: learn the unwind rules of the functions on the stack of
+ * a thread with @regs (of the function at regs->rip alone if regs->rsp is
+ * 0).  The thread may be running: what this reads of its stack may be
+ * torn, and only guides which rules to learn. */
+void lp_unwinder_learn(struct lp_unwinder *u, const struct user_regs_struct *regs);
 /* Read the top of the stack of every stopped thread of @w, in few calls. */
 void lp_unwinder_prefetch(struct lp_unwinder *u, const struct lp_world *w);
 /* Read the memory of ranges [r[i][0], r[i][1]), in few calls. */

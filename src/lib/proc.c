@@ -113,6 +113,33 @@ char lp_proc_task_state(pid_t pid, pid_t tid)
 	return status_field(pid, tid, "State", v, sizeof(v)) ? 0 : v[0];
 }
 
+int lp_proc_task_blocked_at(pid_t pid, pid_t tid, uint64_t *sp, uint64_t *pc)
+{
+	char path[96], buf[256], *p, *end;
+	int k, err;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	err = read_small(path, buf, sizeof(buf));
+	if (err)
+		return err;
+	/* "NR ARG1 ... ARG6 SP PC", or "-1 SP PC", or "running" */
+	p = buf;
+	if (!strncmp(p, "running", 7))
+		return -EAGAIN;
+	for (k = 0; k < (strncmp(p, "-1 ", 3) ? 7 : 1); k++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -EINVAL;
+		p++;
+	}
+	*sp = strtoull(p, &end, 16);
+	if (end == p || *end != ' ')
+		return -EINVAL;
+	p = end + 1;
+	*pc = strtoull(p, &end, 16);
+	return end == p ? -EINVAL : 0;
+}
+
 bool lp_proc_task_alive(pid_t pid, pid_t tid)
 {
 	char st = lp_proc_task_state(pid, tid);
