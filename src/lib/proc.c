@@ -386,10 +386,10 @@ static int module_open_elf(struct lp_proc *proc, struct lp_module *m,
 	}
 	snprintf(path, sizeof(path), "%s/map_files/%" PRIx64 "-%" PRIx64,
 		 proc->dir, map_start, map_end);
-	if (!lp_elf_open(proc->ctx, path, &m->elf))
+	if (!lp_elf_open_mapped(proc->ctx, path, &m->elf))
 		return 0;
 	snprintf(path, sizeof(path), "%s/root%s", proc->dir, m->path);
-	return lp_elf_open(proc->ctx, path, &m->elf);
+	return lp_elf_open_mapped(proc->ctx, path, &m->elf);
 }
 
 static int module_finish(struct lp_proc *proc, struct lp_module *m,
@@ -618,7 +618,7 @@ static int proc_open(struct lp_ctx *ctx, pid_t pid, bool full, struct lp_proc **
 		return 0;
 	}
 	snprintf(path, sizeof(path), "%s/exe", proc->dir);
-	err = lp_elf_open(ctx, path, &exe);
+	err = lp_elf_open_mapped(ctx, path, &exe);
 	if (err == -EACCES || err == -EPERM) {
 		err = lp_fail(ctx, -EPERM, "not allowed to trace process %d", pid);
 		goto fail;
