@@ -4,7 +4,7 @@
  * coming back is what these tests want (it never prints "regressed"), and
  * on demand it forks, or parks a thread in a function a patch replaced.
  *
- * Usage: rev [-f CHILD_PREFIX] [-g FIFO] [N]
+ * Usage: rev [-f CHILD_PREFIX] [-g FIFO] [-v MS] [N]
  *
  * N worker threads (default 2) call answer(21) (libanswer.c: 42 until it
  * is patched) in a tight loop and store the latest result in their own
@@ -27,6 +27,11 @@
  *    1 at once; tests/targets/gate-patch.c replaces it by a version that
  *    blocks until it reads a byte from fd and returns 2, which parks the
  *    thread in the patch's code until the test writes to FIFO.
+ *
+ * -v MS: a thread calls vfork() once, and its child sleeps MS ms before it
+ *    exits: the thread sits that long in an uninterruptible wait, where no
+ *    ptrace interrupt stops it.  It prints "vfork-start TID" before the
+ *    call and "vfork-end" after it.  The child dies with the process.
  *
  * SIGUSR1, SIGUSR2 and SIGHUP are blocked in every thread and taken with
  * sigwait (SIGHUP only with -g).  Every line is flushed at once, so that a
@@ -137,6 +142,28 @@ static void *gate_loop(void *arg)
 	return NULL;
 }
 
+static void *vfork_once(void *arg)
+{
+	long ms = (long)(intptr_t)arg;
+	pid_t pid;
+
+	say("vfork-start %ld", (long)syscall(SYS_gettid));
+	pid = vfork();
+	if (pid == 0) {
+		struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			;
+		_exit(0);
+	}
+	if (pid < 0)
+		die("vfork", errno);
+	waitpid(pid, NULL, 0);
+	say("vfork-end");
+	return NULL;
+}
+
 static void start_threads(long nworkers, const char *fifo)
 {
 	pthread_attr_t attr;
@@ -232,11 +259,11 @@ int main(int argc, char **argv)
 	const char *child_prefix = NULL, *fifo = NULL;
 	struct timespec tick = { 0, 20 * 1000 * 1000 };
 	unsigned long seq = 0;
-	long nworkers = 2;
+	long nworkers = 2, vfork_ms = 0;
 	sigset_t block, wait_set;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "f:g:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:g:v:")) != -1) {
 		switch (opt) {
 		case 'f':
 			child_prefix = optarg;
@@ -244,8 +271,11 @@ int main(int argc, char **argv)
 		case 'g':
 			fifo = optarg;
 			break;
+		case 'v':
+			vfork_ms = strtol(optarg, NULL, 10);
+			break;
 		default:
-			fprintf(stderr, "usage: rev [-f CHILD_PREFIX] [-g FIFO] [THREADS]\n");
+			fprintf(stderr, "usage: rev [-f CHILD_PREFIX] [-g FIFO] [-v MS] [THREADS]\n");
 			return 2;
 		}
 	}
@@ -254,7 +284,7 @@ int main(int argc, char **argv)
 
 		nworkers = strtol(argv[optind], &end, 10);
 		if (*end || nworkers < 1 || nworkers > MAX_THREADS || optind + 1 < argc) {
-			fprintf(stderr, "usage: rev [-f CHILD_PREFIX] [-g FIFO] [THREADS]\n");
+			fprintf(stderr, "usage: rev [-f CHILD_PREFIX] [-g FIFO] [-v MS] [THREADS]\n");
 			return 2;
 		}
 	}
@@ -273,6 +303,14 @@ int main(int argc, char **argv)
 		sigaddset(&wait_set, SIGUSR1);
 
 	start_threads(nworkers, fifo);
+	if (vfork_ms > 0) {
+		pthread_t tid;
+		int err = pthread_create(&tid, NULL, vfork_once, (void *)(intptr_t)vfork_ms);
+
+		if (err)
+			die("pthread_create", err);
+		pthread_detach(tid);
+	}
 
 	for (;;) {
 		int sig = sigtimedwait(&wait_set, NULL, &tick);

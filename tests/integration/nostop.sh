@@ -1,0 +1,61 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A thread that no interrupt can stop: it sits in vfork() (an
+# uninterruptible wait) until its child exits.  Each stop must give up on
+# it after its wait (250 ms) rather than wait for it, leave the other
+# threads running, and try again:
+#  - with the child exiting after 2 s and --timeout 20, the apply succeeds
+#    once the thread is out of vfork(), having said that it did not stop;
+#  - with a child of 4 s and --timeout 1, the apply ends unsafe (10),
+#    naming the thread, and the target runs on unpatched.  (The command
+#    returns when the thread leaves vfork(): only a stopped thread can be
+#    detached.)
+# The stop waits for each thread in a blocking waitpid() that a timer cuts
+# short: without the timer the first stop would wait for the thread and
+# succeed, and both cases would fail.
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
+
+build_target "$T/rev" "$TARGETS/rev.c" "$NOCET_CFLAGS"
+build_patch "$T/rev" "$T/answer.lpatch" "$TARGETS/answer-patch.c"
+
+# start_vfork MS: a target whose vfork thread is in vfork() by now.
+start_vfork() {
+	start_target "$T/rev" -v "$1" 2
+	wait_ready
+	wait_for_line "$TARGET_OUT" '^vfork-start ' 10 "$TARGET_PID" ||
+		fail "the target did not start its vfork() thread"
+	VFORK_TID=$(sed -n 's/^vfork-start //p' "$TARGET_OUT")
+	_sv_i=0
+	until [ "$(sed -n 's/^.*) \(.\).*$/\1/p' \
+		"/proc/$TARGET_PID/task/$VFORK_TID/stat" 2>/dev/null)" = D ]; do
+		[ "$_sv_i" -lt 50 ] || fail "thread $VFORK_TID never waited in vfork()"
+		sleep 0.1
+		_sv_i=$((_sv_i + 1))
+	done
+	log "thread $VFORK_TID waits in vfork()"
+}
+
+log "--- a vfork() of 2 s: the apply waits it out"
+start_vfork 2000
+expect_value 42
+apply -v --timeout 20 "$TARGET_PID" "$T/answer.lpatch"
+expect_status 0 "apply beside a thread in vfork()"
+grep -q "thread $VFORK_TID did not stop" "$LP_OUT" ||
+	fail "the apply did not report that thread $VFORK_TID did not stop"
+grep -q '^vfork-end$' "$TARGET_OUT" ||
+	fail "the apply succeeded while thread $VFORK_TID was still in vfork()"
+expect_value 63
+stop_target "$TARGET_PID"
+
+log "--- a vfork() of 4 s, --timeout 1: unsafe, the target unchanged"
+start_vfork 4000
+expect_value 42
+apply --timeout 1 "$TARGET_PID" "$T/answer.lpatch"
+expect_status 10 "apply beside a thread in vfork() for longer than the timeout"
+grep -q "thread $VFORK_TID did not stop" "$LP_OUT" ||
+	fail "the refusal does not name thread $VFORK_TID"
+expect_value 42
+expect_patches "after the refused apply"
+stop_target "$TARGET_PID"
+log "ok"
