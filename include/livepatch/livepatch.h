@@ -16,6 +16,13 @@
  * The library never prints and never exits: it reports through the log
  * callback set with lp_ctx_set_log().  A context is not thread-safe: use one
  * per thread.
+ *
+ * Signals: while it stops a target, the library waits for the ptrace stops
+ * of its threads.  In a program of one thread whose SIGCHLD is at its
+ * default, it sets a SIGCHLD handler of its own for the stop (restored at
+ * the end) and a timer that cuts its waits short; otherwise it blocks
+ * SIGCHLD in the calling thread for the stop, and may take one SIGCHLD
+ * meant for the program.
  */
 #ifndef LIVEPATCH_LIVEPATCH_H
 #define LIVEPATCH_LIVEPATCH_H
