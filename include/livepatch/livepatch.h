@@ -19,8 +19,9 @@
  *
  * Signals: while it stops a target, the library waits for the ptrace stops
  * of its threads.  In a program of one thread whose SIGCHLD is at its
- * default, it sets a SIGCHLD handler of its own for the stop (restored at
- * the end) and a timer that cuts its waits short; otherwise it blocks
+ * default and not blocked, it sets a SIGCHLD handler of its own for the
+ * stop (restored at the end; a write() in the log callback may then fail
+ * with EINTR) and a timer that cuts its waits short; otherwise it blocks
  * SIGCHLD in the calling thread for the stop, and may take one SIGCHLD
  * meant for the program.
  */

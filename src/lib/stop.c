@@ -450,26 +450,29 @@ static void on_timer(int sig)
 }
 
 /*
- * Timed waits, when they cannot be seen from outside: our SIGCHLD is at
- * its default (discarded) and we are the only thread, so that no other
- * thread can take a SIGCHLD meant for ours.  For the stop, a handler that
- * does nothing, with SA_NOCLDSTOP so that the threads' ptrace stops send
- * no SIGCHLD (and queue none: the stops are cheaper), and without
- * SA_RESTART, so that the timer's SIGCHLD ends a waitpid().  Otherwise
- * (a program that uses SIGCHLD, or has other threads, calls us) the stop
- * waits as block_chld() describes.
+ * Timed waits, when the program that calls us cannot tell: its SIGCHLD is
+ * at its default, without SA_NOCLDWAIT (a SIGCHLD is discarded, and its
+ * children wait to be reaped), and not blocked (so not read through
+ * signalfd() or sigwait()), and we are its only thread (no other thread
+ * can take a SIGCHLD meant for ours).  For the stop, a handler that does
+ * nothing, with SA_NOCLDSTOP so that the threads' ptrace stops send no
+ * SIGCHLD (and queue none: the stops are cheaper), and without
+ * SA_RESTART, so that the timer's SIGCHLD ends a waitpid().  (A log
+ * callback's write() may then see EINTR.)  Otherwise the stop waits as
+ * block_chld() describes.
  */
 static void timed_begin(struct lp_world *w)
 {
 	struct sigaction sa = { .sa_handler = on_timer, .sa_flags = SA_NOCLDSTOP };
 	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGCHLD };
 	struct stat st;
-	sigset_t chld;
+	sigset_t chld, cur;
 
 	w->timed = false;
-	if (sigaction(SIGCHLD, NULL, &w->saved_chld) ||
-	    (w->saved_chld.sa_flags & SA_SIGINFO) || w->saved_chld.sa_handler != SIG_DFL ||
-	    stat("/proc/self/task", &st) || st.st_nlink != 3)
+	if (w->chld_blocked || sigaction(SIGCHLD, NULL, &w->saved_chld) ||
+	    (w->saved_chld.sa_flags & (SA_SIGINFO | SA_NOCLDWAIT)) ||
+	    w->saved_chld.sa_handler != SIG_DFL || pthread_sigmask(SIG_BLOCK, NULL, &cur) ||
+	    sigismember(&cur, SIGCHLD) || stat("/proc/self/task", &st) || st.st_nlink != 3)
 		return;
 	ev.sigev_notify_thread_id = (pid_t)syscall(SYS_gettid);
 	if (timer_create(CLOCK_MONOTONIC, &ev, &w->timer))
