@@ -116,7 +116,7 @@ char lp_proc_task_state(pid_t pid, pid_t tid)
 int lp_proc_task_blocked_at(pid_t pid, pid_t tid, uint64_t *sp, uint64_t *pc)
 {
 	char path[96], buf[256], *p, *end;
-	int k, err;
+	int k, skip, err;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
 	err = read_small(path, buf, sizeof(buf));
@@ -126,7 +126,8 @@ int lp_proc_task_blocked_at(pid_t pid, pid_t tid, uint64_t *sp, uint64_t *pc)
 	p = buf;
 	if (!strncmp(p, "running", 7))
 		return -EAGAIN;
-	for (k = 0; k < (strncmp(p, "-1 ", 3) ? 7 : 1); k++) {
+	skip = strncmp(p, "-1 ", 3) ? 7 : 1;
+	for (k = 0; k < skip; k++) {
 		p = strchr(p, ' ');
 		if (!p)
 			return -EINVAL;
@@ -388,8 +389,11 @@ static int module_open_elf(struct lp_proc *proc, struct lp_module *m,
 		 proc->dir, map_start, map_end);
 	if (!lp_elf_open_mapped(proc->ctx, path, &m->elf))
 		return 0;
+	/* (read, not mapped: the file at the path now may not be the one the
+	 * target maps, and one rewritten in place under a mapping would kill
+	 * us with SIGBUS) */
 	snprintf(path, sizeof(path), "%s/root%s", proc->dir, m->path);
-	return lp_elf_open_mapped(proc->ctx, path, &m->elf);
+	return lp_elf_open(proc->ctx, path, &m->elf);
 }
 
 static int module_finish(struct lp_proc *proc, struct lp_module *m,

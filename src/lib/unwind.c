@@ -20,7 +20,7 @@
  *    a frame further up is read when the walk needs it.
  *
  * A walk is reliable or it fails: a frame without unwind information, an
- * unw_step() error, or a stack too deep make the walk fail, and a failed
+ * error of a step (see step()), or a stack too deep make the walk fail, and a failed
  * walk counts as unsafe (tests/integration/signal.sh, threads.sh).
  */
 #include "config.h"
@@ -286,7 +286,7 @@ void lp_unwinder_flush(struct lp_unwinder *u)
 		u->blocks[i] = NULL;
 	}
 	u->used = 0;
-	/* (libunwind's cache stays: what it holds comes from the modules'
+	/* (the register states learnt stay: they come from the modules'
 	 * unwind tables, which do not change) */
 }
 
@@ -343,14 +343,15 @@ static void read_blocks(struct lp_unwinder *u, struct block **b, struct iovec *l
 				rv[nr++] = remote[i];
 		}
 		r = process_vm_readv(u->proc->pid, local + done, n - done, rv, nr, 0);
-
-		if (r < 0) {
+		if (r < 0 && errno == ESRCH) {
 			for (i = done; i < n; i++)
-				b[i]->err = lp_proc_read(u->proc, b[i]->addr, b[i]->data, BLOCK);
+				b[i]->err = -ESRCH;
 			return;
 		}
-		/* blocks do not cross pages: each is read whole or not at all */
-		k = (size_t)r / BLOCK;
+		/* blocks do not cross pages: each is read whole or not at all;
+		 * the one that stopped the call is read alone, and the call
+		 * goes on after it (an error means none was read) */
+		k = r < 0 ? 0 : (size_t)r / BLOCK;
 		done += k;
 		if (done < n) {
 			b[done]->err = lp_proc_read(u->proc, b[done]->addr, b[done]->data, BLOCK);
@@ -358,7 +359,6 @@ static void read_blocks(struct lp_unwinder *u, struct block **b, struct iovec *l
 		}
 	}
 }
-
 
 static void batch_add(struct lp_unwinder *u, struct batch *bt, uint64_t addr)
 {
@@ -927,10 +927,10 @@ int lp_unwind_thread(struct lp_unwinder *u, const struct lp_thread *t,
 			return ret;
 		sig = is_sigreturn(u, ip);
 		ret = step(u, &w, &cur, at, f.exact);
-		if (ret == 0)
-			return w.no_info ? -ENOENT : 0;
-		if (ret < 0 || w.no_info)
-			return ret < 0 ? -EIO : -ENOENT;
+		if (w.no_info)
+			return -ENOENT;
+		if (ret <= 0)
+			return ret < 0 ? -EIO : 0;
 		/*
 		 * Below a signal frame the PC is exact (where the thread was
 		 * interrupted), saved in the ucontext that starts at the
