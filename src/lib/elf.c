@@ -111,12 +111,12 @@ static int open_image(struct lp_ctx *ctx, uint8_t *image, size_t len, bool mappe
 	}
 	elf->image = image;
 	elf->mapped = mapped;
+	elf->size = len;
 	elf->name = strdup(name);
 	if (!elf->name) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	elf->size = len;
 	elf->e = elf_memory((char *)elf->image, len);
 	if (!elf->e || elf_kind(elf->e) != ELF_K_ELF ||
 	    !gelf_getehdr(elf->e, &elf->ehdr)) {
@@ -238,8 +238,10 @@ int lp_elf_open(struct lp_ctx *ctx, const char *path, struct lp_elf **out)
  * and the rest cost each run 2 to 3 ms of copies and page faults (most
  * of the command's CPU time, which the target's own threads wait behind
  * on a small machine); a private mapping shares the page cache's pages.
- * (A patch file is read: it may be anyone's, and one truncated under a
- * mapping would kill us with SIGBUS.)
+ * Only the files a process maps, through /proc: the kernel keeps their
+ * inodes.  (A patch file, or a module's file found by its path, is read:
+ * it may be anyone's, and one truncated under a mapping would kill us
+ * with SIGBUS.)
  */
 int lp_elf_open_mapped(struct lp_ctx *ctx, const char *path, struct lp_elf **out)
 {

@@ -94,10 +94,11 @@ struct lp_eh_frame_hdr {
 
 /* Open an ELF file, or an image in memory (copied). */
 int lp_elf_open(struct lp_ctx *ctx, const char *path, struct lp_elf **out);
+/* As lp_elf_open(), the file mapped rather than read: the file a process
+ * maps (/proc/PID/map_files, /proc/PID/exe), not one anyone may rewrite. */
+int lp_elf_open_mapped(struct lp_ctx *ctx, const char *path, struct lp_elf **out);
 /* The same, named @name in messages and by lp_elf_name() (an open fd's
  * /proc path read under the name the caller knows the file by). */
-/* As lp_elf_open(), the file mapped rather than read (a module's file). */
-int lp_elf_open_mapped(struct lp_ctx *ctx, const char *path, struct lp_elf **out);
 int lp_elf_open_as(struct lp_ctx *ctx, const char *path, const char *name,
 		   struct lp_elf **out);
 int lp_elf_open_mem(struct lp_ctx *ctx, const void *buf, size_t len,
