@@ -46,6 +46,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -138,32 +139,35 @@ static bool cli_normal; /* livepatch at the default priority too */
 
 static pid_t spawn_as(char *const argv[], int *out, bool err, bool normal)
 {
-	int p[2];
+	posix_spawn_file_actions_t fa;
+	int p[2], rc;
 	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC))
 		die("pipe: %s", strerror(errno));
 	/*
-	 * vfork(), not fork(): a fork() of this process, whose client
+	 * posix_spawn(), not fork(): a fork() of this process, whose client
 	 * threads measure kvd's latency, copies its page tables and makes
 	 * every page copy-on-write; the clients then stall on their own
 	 * writes, which showed as kvd's latency (starting /bin/true every
-	 * 50 ms: p99 4.1x).  The child only makes system calls until exec.
+	 * 50 ms: p99 4.1x).  glibc's posix_spawn() shares the memory until
+	 * the exec, as vfork() does.
 	 */
-	pid = vfork();
-	if (pid < 0)
-		die("vfork: %s", strerror(errno));
-	if (!pid) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(p[1], 1);
-		dup2(err ? p[1] : null, 2);
-		if (normal || cli_normal)
-			setpriority(PRIO_PROCESS, 0, 0);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	if (err)
+		posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	else
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_RDWR, 0);
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc)
+		die("cannot start %s: %s", argv[0], strerror(rc));
+	/* (the child starts at our priority for the moment it takes to get
+	 * here) */
+	if (normal || cli_normal)
+		setpriority(PRIO_PROCESS, pid, 0);
 	close(p[1]);
 	*out = p[0];
 	return pid;
