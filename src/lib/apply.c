@@ -69,6 +69,7 @@ struct jimage {
 /* A patch's code that may be unmapped, if no frame is in it. */
 struct unmap {
 	uint64_t start, end;
+	uint64_t ino;               /* of the mapping at start, as read */
 	char id[32];                /* as in the mapping's name */
 	ssize_t rec;                /* its journal record, -1 for none */
 	uint64_t text_lo, text_hi;  /* its code, if it is a module */
@@ -94,8 +95,11 @@ struct txn {
 	struct unmap *um;
 	size_t num;
 	struct lp_load ld;
+	uint64_t ld_ino;               /* its mapping's inode (0: anonymous) */
 	uint64_t jaddr, jsize;         /* where the journal is written */
+	uint64_t jino;                 /* that mapping's inode */
 	bool jnew;                     /* a mapping made by this transaction */
+	uint64_t jfinal;               /* generation of the final journal written */
 	/* verification of one stop */
 	struct lp_world *w;
 	struct lp_unwinder *u;         /* the walks' (for load() to teach) */
@@ -891,6 +895,29 @@ static int journal_need(struct txn *x, size_t *need)
 	return 0;
 }
 
+/*
+ * The inodes of the mappings this transaction works with, read while the
+ * borrowed thread keeps any other run from committing, and so from
+ * unmapping them: the journal it read, and what load() mapped (none for
+ * a patch in anonymous memory, which no other run would take for ours).
+ */
+static int own_inodes(struct txn *x)
+{
+	const struct lp_jmap *m;
+	struct lp_journal *now;
+	int err = lp_journal_maps(x->proc, &now);
+
+	if (err)
+		return lp_fail(x->ctx, err, "cannot read the mappings of process %d: %s",
+			       x->proc->pid, lp_strerror(err));
+	m = x->ld.size ? lp_journal_map_at(now, x->ld.base, x->patch->id) : NULL;
+	x->ld_ino = m ? m->ino : 0;
+	m = x->jnew ? lp_journal_map_at(now, x->jaddr, "journal") : NULL;
+	x->jino = x->jnew ? (m ? m->ino : 0) : x->j->ino;
+	lp_journal_free(now);
+	return 0;
+}
+
 /* Step 2: load the patch and make room for the journal. */
 static int load(struct txn *x)
 {
@@ -934,6 +961,12 @@ static int load(struct txn *x)
 		if (!err)
 			x->jnew = true;
 	}
+	if (!err)
+		err = own_inodes(x);
+	if (err && x->jnew) {
+		lp_remote_unmap(proc, &t, x->jaddr, x->jsize);
+		x->jnew = false;
+	}
 	if (err && x->ld.size)
 		lp_unload_patch(proc, &t, &x->ld);
 out_end:
@@ -949,34 +982,62 @@ out:
 }
 
 /*
- * Does a mapping named @name still start at @start?  Checked just before
- * an unmap, so that we never unmap memory the process reused.
+ * Is the mapping named @name that started at @start, of inode @ino, still
+ * there?  Checked just before an unmap, so that we never unmap memory the
+ * process reused, nor a mapping of the same name that another run made
+ * at the same address since (its memfd is another inode).
  */
-static bool still_mapped(struct lp_proc *proc, uint64_t start, const char *name)
+static bool still_mapped(struct lp_proc *proc, uint64_t start, const char *name,
+			 uint64_t ino)
 {
+	const struct lp_jmap *m;
 	struct lp_journal *now;
-	bool ok = false;
-	size_t i;
+	bool ok;
 
-	if (lp_journal_maps(proc, &now))
+	if (!ino || lp_journal_maps(proc, &now))
 		return false;
-	for (i = 0; i < now->nmaps; i++)
-		if (now->maps[i].start == start && !strcmp(now->maps[i].name, name))
-			ok = true;
+	m = lp_journal_map_at(now, start, name);
+	ok = m && m->ino == ino;
 	lp_journal_free(now);
 	return ok;
 }
 
 struct range {
 	uint64_t start, end;
+	uint64_t ino;
 	const char *name;
+	bool journal;     /* a journal copy */
 };
 
-/* Step 7, and the unload after a failure: unmap what is listed. */
-static void unmap_ranges(struct lp_proc *proc, const struct range *r, size_t n)
+/*
+ * After our commit, with a thread borrowed: has no other run committed
+ * since?  Then the journal we wrote is the process's, and the copies we
+ * were to unmap are left-overs.  Else the run that committed uses the
+ * journal mapping (it writes in place), and may have made it bigger.
+ */
+static bool journal_still_ours(struct txn *x)
+{
+	uint8_t hdr[16];
+	uint64_t gen;
+
+	if (!x->jfinal || !still_mapped(x->proc, x->jaddr, "journal", x->jino) ||
+	    lp_proc_read(x->proc, x->jaddr, hdr, 16) || memcmp(hdr, LP_JOURNAL_MAGIC, 8))
+		return false;
+	memcpy(&gen, hdr + 8, 8);
+	return gen == x->jfinal;
+}
+
+/*
+ * Step 7 (@x: the transaction that committed), and the unload after a
+ * failure (@x NULL: our own mappings): unmap what is listed.  The step
+ * runs after the release: another run may have committed meanwhile.
+ */
+static void unmap_ranges(struct lp_proc *proc, const struct range *r, size_t n,
+			 struct txn *x)
 {
 	struct lp_thread t;
 	uint64_t mask;
+	bool journals = true;
 	size_t i;
 
 	if (!n)
@@ -986,9 +1047,15 @@ static void unmap_ranges(struct lp_proc *proc, const struct range *r, size_t n)
 			proc->pid, lp_ctx_errmsg(proc->ctx));
 		return;
 	}
+	/* (no run can commit while we hold the thread) */
+	if (x && !journal_still_ours(x)) {
+		lp_debug(proc->ctx, "another run committed since: its journal stays");
+		journals = false;
+	}
 	if (!lp_remote_begin(proc, &t, &mask)) {
 		for (i = 0; i < n; i++) {
-			if (!still_mapped(proc, r[i].start, r[i].name))
+			if ((r[i].journal && !journals) ||
+			    !still_mapped(proc, r[i].start, r[i].name, r[i].ino))
 				continue;
 			if (lp_remote_unmap(proc, &t, r[i].start, r[i].end - r[i].start))
 				lp_warn(proc->ctx, "could not unmap %s at %#" PRIx64
@@ -1288,6 +1355,7 @@ static bool bytes_as_expected(const struct change *c, const uint8_t *found)
  */
 static int find_unmaps(struct txn *x)
 {
+	const struct lp_jmap *jm;
 	size_t i, k, n = 0;
 
 	x->um = calloc(x->j->n + x->j->nmaps + 1, sizeof(*x->um));
@@ -1299,30 +1367,35 @@ static int find_unmaps(struct txn *x)
 		if (!p->map_size ||
 		    (p->state != LP_PATCH_REVERTED_IN_USE && !x->drop[i]))
 			continue;
+		jm = lp_journal_map_at(x->j, p->map_start, p->id);
 		x->um[n].start = p->map_start;
 		x->um[n].end = p->map_start + p->map_size;
+		x->um[n].ino = jm ? jm->ino : 0;
 		x->um[n].rec = (ssize_t)i;
 		memcpy(x->um[n].id, p->id, sizeof(p->id));
 		n++;
 	}
 	for (k = 0; k < x->j->nmaps; k++) {
-		const struct lp_jmap *m = &x->j->maps[k];
 		bool owned = false;
 
-		if (m->journal)
+		jm = &x->j->maps[k];
+		if (jm->journal)
 			continue;
 		for (i = 0; i < x->j->n && !owned; i++)
-			owned = m->start >= x->j->p[i].map_start &&
-				m->start < x->j->p[i].map_start + x->j->p[i].map_size;
+			owned = jm->start >= x->j->p[i].map_start &&
+				jm->start < x->j->p[i].map_start + x->j->p[i].map_size;
 		if (owned)
 			continue;
 		/* a mapping no record owns is left by a run that died between
 		 * its journal write and its unmap: one mapping at a time, as
-		 * nothing says how far its reservation went */
-		x->um[n].start = m->start;
-		x->um[n].end = m->end;
+		 * nothing says how far its reservation went.  (Or it is the
+		 * load of a run under way: our commit makes that run start
+		 * over, see check_journal().) */
+		x->um[n].start = jm->start;
+		x->um[n].end = jm->end;
+		x->um[n].ino = jm->ino;
 		x->um[n].rec = -1;
-		snprintf(x->um[n].id, sizeof(x->um[n].id), "%.31s", m->name);
+		snprintf(x->um[n].id, sizeof(x->um[n].id), "%.31s", jm->name);
 		n++;
 	}
 	x->num = n;
@@ -1392,46 +1465,61 @@ static void fill_new(struct txn *x)
 
 /* ---- steps 3 to 7 ------------------------------------------------------------ */
 
-/* Is the journal as we read it?  Another run may have changed it since. */
+/*
+ * Is the journal as we read it?  Another run may have committed since:
+ * then the copy we read holds another generation, is marked moved, or is
+ * gone, or a copy that was no journal when we looked (a new mapping, or
+ * one mapped, never written, by a run under way then) is one now.  Or
+ * such a run's clean-up took what we mapped for a run's left-over and
+ * unmapped it, and unmapped its own journal as it held no patch: then
+ * the journal reads as it did, but our mappings are gone.  Every mapping
+ * is known by its inode: the process may have a mapping of the same name
+ * at the same address that another run made since (a journal made anew
+ * starts again at generation 1).
+ */
 static int check_journal(struct txn *x, uint64_t gen)
 {
-	uint64_t now;
+	const struct lp_jmap *m;
+	struct lp_journal *now;
+	bool changed = false, found = !x->j->addr;
+	size_t i;
+	int err = lp_journal_maps(x->proc, &now);
 
-	if (!x->j->addr) {
-		/* none when we looked: there must still be none but ours */
-		struct lp_journal *m;
-		bool other = false;
-		size_t i;
-		int err = lp_journal_maps(x->proc, &m);
-
-		if (err)
-			return lp_fail(x->ctx, err, "cannot read the mappings of process %d: %s",
-				       x->proc->pid, lp_strerror(err));
-		for (i = 0; i < m->nmaps; i++) {
-			size_t k;
-			bool known = m->maps[i].start == x->jaddr;
-
-			/* (one mapped, never written, by a run that died is
-			 * not a journal: it was there when we looked) */
-			for (k = 0; k < x->j->nmaps && !known; k++)
-				known = x->j->maps[k].journal &&
-					x->j->maps[k].start == m->maps[i].start;
-			if (!strcmp(m->maps[i].name, "journal") && !known)
-				other = true;
-		}
-		lp_journal_free(m);
-		now = other ? gen + 1 : gen;
-	} else {
-		uint8_t hdr[16];
-
-		/* (a run that moved it elsewhere marked it "moved") */
-		if (lp_proc_read(x->proc, x->j->addr, hdr, 16) ||
-		    memcmp(hdr, LP_JOURNAL_MAGIC, 8))
-			now = gen + 1;
-		else
-			memcpy(&now, hdr + 8, 8);
+	if (err)
+		return lp_fail(x->ctx, err, "cannot read the mappings of process %d: %s",
+			       x->proc->pid, lp_strerror(err));
+	if (x->ld_ino) {
+		m = lp_journal_map_at(now, x->ld.base, x->patch->id);
+		changed = !m || m->ino != x->ld_ino;
 	}
-	if (now != gen)
+	if (x->jnew) {
+		m = lp_journal_map_at(now, x->jaddr, "journal");
+		changed |= !m || m->ino != x->jino;
+	}
+	for (i = 0; i < now->nmaps && !changed; i++) {
+		const struct lp_jmap *then;
+		uint8_t hdr[16] = { 0 };
+		uint64_t g;
+		bool valid;
+
+		m = &now->maps[i];
+		if (strcmp(m->name, "journal") ||
+		    (x->jnew && m->start == x->jaddr && m->ino == x->jino))
+			continue;
+		valid = !lp_proc_read(x->proc, m->start, hdr, 16) &&
+			!memcmp(hdr, LP_JOURNAL_MAGIC, 8);
+		if (x->j->addr && m->start == x->j->addr && m->ino == x->j->ino) {
+			found = true;
+			memcpy(&g, hdr + 8, 8);
+			changed = !valid || g != gen;
+			continue;
+		}
+		/* (a valid copy then is one a killed run left behind) */
+		then = lp_journal_map_at(x->j, m->start, "journal");
+		changed = valid && !(then && then->ino == m->ino && then->valid);
+	}
+	lp_journal_free(now);
+	if (changed || !found)
 		return lp_fail(x->ctx, -EBUSY,
 			       "the patches of process %d changed meanwhile (another livepatch run?): try again",
 			       x->proc->pid);
@@ -1498,10 +1586,9 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		/*
 		 * Is the journal as we read it?  Checked once every thread is
 		 * seized, before the stop, not inside it (reading the maps of
-		 * a process without a journal takes 50 us, a quarter of the
-		 * pause of a process of one thread): no other run can stop
-		 * the world, so none can change the journal, until we let go
-		 * of the threads.
+		 * a process takes 50 us, a quarter of the pause of a process
+		 * of one thread): no other run can stop the world, so none
+		 * can change the journal, until we let go of the threads.
 		 */
 		if (!err)
 			err = check_journal(x, gen0);
@@ -1569,7 +1656,9 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		err = write_journal(x, true);
 		if (err)
 			lp_warn(x->ctx, "%s", lp_ctx_errmsg(x->ctx));
-		else if (x->j->addr && x->jaddr != x->j->addr)
+		else
+			x->jfinal = x->j->gen;
+		if (!err && x->j->addr && x->jaddr != x->j->addr)
 			/* moved to a bigger mapping: a run that read the old
 			 * copy must see that it is out of date */
 			lp_proc_write(proc, x->j->addr, LP_JOURNAL_MOVED, 8);
@@ -1598,7 +1687,8 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 				x->um[i].id);
 			continue;
 		}
-		r[nr++] = (struct range){ x->um[i].start, x->um[i].end, x->um[i].id };
+		r[nr++] = (struct range){ x->um[i].start, x->um[i].end, x->um[i].ino,
+					  x->um[i].id, false };
 	}
 	{
 		struct lp_journal nj;
@@ -1609,13 +1699,14 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 			const struct lp_jmap *m = &x->j->maps[i];
 
 			if (m->journal && (m->start != x->jaddr || empty))
-				r[nr++] = (struct range){ m->start, m->end, "journal" };
+				r[nr++] = (struct range){ m->start, m->end, m->ino, "journal",
+							  true };
 		}
 		if (empty && x->jnew)
 			r[nr++] = (struct range){ x->jaddr, x->jaddr + ((x->jsize + 4095) & ~4095ULL),
-						  "journal" };
+						  x->jino, "journal", true };
 	}
-	unmap_ranges(proc, r, nr);
+	unmap_ranges(proc, r, nr, x);
 	goto out;
 
 fail_release:
@@ -1629,16 +1720,17 @@ fail_unload:
 		goto out;
 	}
 	if (x->ld.size)
-		r[nr++] = (struct range){ x->ld.base, x->ld.base + x->ld.size, x->patch->id };
+		r[nr++] = (struct range){ x->ld.base, x->ld.base + x->ld.size, x->ld_ino,
+					  x->patch->id, false };
 	if (x->jnew)
 		r[nr++] = (struct range){ x->jaddr, x->jaddr + ((x->jsize + 4095) & ~4095ULL),
-					  "journal" };
+					  x->jino, "journal", false };
 	{
 		/* keep the failure's message over any from the clean-up */
 		char msg[sizeof(x->ctx->err)];
 
 		memcpy(msg, x->ctx->err, sizeof(msg));
-		unmap_ranges(proc, r, nr);
+		unmap_ranges(proc, r, nr, NULL);
 		memcpy(x->ctx->err, msg, sizeof(msg));
 	}
 out:

@@ -477,16 +477,24 @@ struct lp_jpatch {
 	size_t nfuncs, cap;
 };
 
-/* A mapping of ours in the process: a journal copy or a patch's code. */
+/*
+ * A mapping of ours in the process: a journal copy or a patch's code.
+ * Its memfd's inode tells it from a later mapping of the same name at the
+ * same address: runs unmap and map again all the time, and mmap() hands
+ * out the hole that was just freed.
+ */
 struct lp_jmap {
 	uint64_t start, end;
+	uint64_t ino;
 	char name[32];         /* "journal" or the patch id */
 	bool journal;
+	bool valid;            /* a journal copy with a valid header and text */
 };
 
 struct lp_journal {
 	uint64_t gen;          /* of the copy read */
 	uint64_t addr, size;   /* its mapping; 0 if the process has none */
+	uint64_t ino;          /* its memfd's inode */
 	struct lp_jpatch *p;   /* oldest first */
 	size_t n;
 	uint32_t next_seq;
@@ -497,6 +505,9 @@ struct lp_journal {
 int lp_journal_load(struct lp_proc *proc, struct lp_journal **out);
 /* Only the mappings (j->maps), not the journal's content. */
 int lp_journal_maps(struct lp_proc *proc, struct lp_journal **out);
+/* The mapping of @j named @name that starts at @start, or NULL. */
+const struct lp_jmap *lp_journal_map_at(const struct lp_journal *j, uint64_t start,
+					const char *name);
 int lp_journal_serialize(const struct lp_journal *j, char **out, size_t *len);
 int lp_journal_parse(struct lp_journal *j, char *text);
 size_t lp_journal_image_size(size_t text_len);

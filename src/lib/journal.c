@@ -359,7 +359,7 @@ int lp_journal_parse(struct lp_journal *j, char *text)
 
 /* ---- in the process ----------------------------------------------------- */
 
-static int add_map(struct lp_journal *j, uint64_t start, uint64_t end,
+static int add_map(struct lp_journal *j, uint64_t start, uint64_t end, uint64_t ino,
 		   const char *name)
 {
 	struct lp_jmap *nm = realloc(j->maps, (j->nmaps + 1) * sizeof(*nm));
@@ -371,6 +371,7 @@ static int add_map(struct lp_journal *j, uint64_t start, uint64_t end,
 	memset(nm, 0, sizeof(*nm));
 	nm->start = start;
 	nm->end = end;
+	nm->ino = ino;
 	snprintf(nm->name, sizeof(nm->name), "%.31s", name);
 	return 0;
 }
@@ -387,17 +388,18 @@ static int scan_maps(struct lp_proc *proc, struct lp_journal *j)
 	if (!f)
 		return errno == ENOENT ? -ESRCH : -errno;
 	while (fgets(line, sizeof(line), f) && !err) {
-		unsigned long long s, e;
+		unsigned long long s, e, ino;
 		char name[4096], *id;
 
 		name[0] = 0;
-		if (sscanf(line, "%llx-%llx %*s %*s %*s %*s %4095[^\n]", &s, &e, name) < 3)
+		if (sscanf(line, "%llx-%llx %*s %*s %*s %llu %4095[^\n]", &s, &e, &ino,
+			   name) < 4)
 			continue;
 		if (strncmp(name, "/memfd:livepatch:", 17))
 			continue;
 		id = name + 17;
 		id[strcspn(id, " ")] = 0;
-		err = add_map(j, s, e, id);
+		err = add_map(j, s, e, ino, id);
 	}
 	fclose(f);
 	return err;
@@ -456,6 +458,17 @@ int lp_journal_maps(struct lp_proc *proc, struct lp_journal **out)
 	return 0;
 }
 
+const struct lp_jmap *lp_journal_map_at(const struct lp_journal *j, uint64_t start,
+					const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < j->nmaps; i++)
+		if (j->maps[i].start == start && !strcmp(j->maps[i].name, name))
+			return &j->maps[i];
+	return NULL;
+}
+
 int lp_journal_load(struct lp_proc *proc, struct lp_journal **out)
 {
 	struct lp_journal *j = calloc(1, sizeof(*j));
@@ -491,12 +504,14 @@ int lp_journal_load(struct lp_proc *proc, struct lp_journal **out)
 			bad += err < 0;
 			continue;
 		}
+		m->valid = true;
 		if (!best || gen > j->gen) {
 			free(best);
 			best = text;
 			j->gen = gen;
 			j->addr = m->start;
 			j->size = m->end - m->start;
+			j->ino = m->ino;
 		} else {
 			free(text);
 		}
