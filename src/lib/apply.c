@@ -852,26 +852,41 @@ static int borrow_once(struct lp_proc *proc, struct lp_thread *t)
 
 static int refuse_tracer(struct lp_ctx *ctx, pid_t pid, pid_t tracer, double timeout_ms);
 
-/* The other livepatch run that traces a thread of @pid, or 0. */
-static pid_t livepatch_tracer(pid_t pid)
+/* Seizes refused (EPERM) with no tracer to be seen: we may not trace it. */
+#define MAX_UNSEEN 3
+
+/*
+ * After a seize of a thread of @pid failed with EPERM: is it held by
+ * another livepatch run, which ends soon?  Then wait for it (until
+ * @deadline) and return 0 to seize again.  A seize that fails while no
+ * tracer is to be seen came a moment after one let go: it is tried
+ * again, up to MAX_UNSEEN times in a row (*unseen counts them), then it
+ * is a refusal.  A debugger is one at once.  (Taking the first miss for
+ * a refusal said "not allowed to trace" (status 4) beside lists.)
+ */
+static int wait_for_tracer(struct lp_ctx *ctx, pid_t pid, double deadline, int *unseen)
 {
 	pid_t tracer = lp_proc_other_tracer(pid);
 
-	return tracer && lp_proc_is_livepatch(tracer) ? tracer : 0;
+	if (!tracer)
+		return ++*unseen > MAX_UNSEEN ? -EPERM : 0;
+	*unseen = 0;
+	if (!lp_proc_is_livepatch(tracer))
+		return -EPERM;
+	return refuse_tracer(ctx, pid, tracer, deadline - lp_now_ms());
 }
 
 /* The borrow; if another livepatch run holds the process, after it. */
 static int borrow_thread(struct lp_proc *proc, struct lp_thread *t)
 {
-	int err = borrow_once(proc, t);
-	pid_t tracer;
+	double deadline = lp_now_ms() + 10000;
+	int err, unseen = 0, werr = 0;
 
-	if (err == -EPERM && (tracer = livepatch_tracer(proc->pid))) {
-		err = refuse_tracer(proc->ctx, proc->pid, tracer, 10000);
-		if (!err)
-			err = borrow_once(proc, t);
-	}
-	return err;
+	while ((err = borrow_once(proc, t)) == -EPERM &&
+	       !(werr = wait_for_tracer(proc->ctx, proc->pid, deadline, &unseen)))
+		;
+	/* (the refusal's message is borrow_once()'s) */
+	return err == -EPERM && werr != -EPERM ? werr : err;
 }
 
 /* Size of the largest journal this transaction can write. */
@@ -1526,6 +1541,27 @@ static int check_journal(struct txn *x, uint64_t gen)
 	return 0;
 }
 
+/*
+ * Seize every thread.  Another livepatch run (a list cleaning up, a second
+ * apply) may hold one since our load: let go of ours, wait for it to end,
+ * and seize again; whether it changed anything, check_journal() tells.
+ * Giving up the load and starting over instead lost every time, five
+ * times in a row, against lists run nonstop.
+ */
+static int seize_world(struct txn *x, struct lp_world *w, double deadline)
+{
+	int err, unseen = 0, werr = 0;
+
+	while ((err = lp_world_seize(w)) == -EPERM) {
+		lp_world_release(w);
+		werr = wait_for_tracer(x->ctx, x->proc->pid, deadline, &unseen);
+		if (werr)
+			break;
+	}
+	/* (the refusal's message is the seize's) */
+	return err == -EPERM && werr != -EPERM ? werr : err;
+}
+
 static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 {
 	struct lp_proc *proc = x->proc;
@@ -1572,17 +1608,7 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 
 		/* 3. stop the world */
 		attempts++;
-		err = lp_world_seize(&w);
-		if (err == -EPERM) {
-			/* another livepatch run took the process after our
-			 * load: undo the load, and start over after it */
-			pid_t tracer = livepatch_tracer(proc->pid);
-
-			if (tracer)
-				err = lp_fail(x->ctx, -EBUSY,
-					      "process %d is being worked on by another livepatch run (process %d)",
-					      proc->pid, tracer);
-		}
+		err = seize_world(x, &w, deadline);
 		/*
 		 * Is the journal as we read it?  Checked once every thread is
 		 * seized, before the stop, not inside it (reading the maps of
