@@ -1054,10 +1054,17 @@ static void unmap_ranges(struct lp_proc *proc, const struct range *r, size_t n,
 	uint64_t mask;
 	bool journals = true;
 	size_t i;
+	int err;
 
 	if (!n)
 		return;
-	if (borrow_thread(proc, &t)) {
+	err = borrow_thread(proc, &t);
+	if (err == -LP_EEXITED) {
+		/* (its memory went with it) */
+		lp_debug(proc->ctx, "nothing to unmap: %s", lp_ctx_errmsg(proc->ctx));
+		return;
+	}
+	if (err) {
 		lp_warn(proc->ctx, "could not unmap unused patch memory in process %d: %s",
 			proc->pid, lp_ctx_errmsg(proc->ctx));
 		return;
