@@ -107,10 +107,33 @@ assert_alive() {
 		fi
 		fail "target $_aa_pid is gone (exit status $_aa_rc)"
 	fi
-	_aa_stopped=$(cat /proc/"$_aa_pid"/task/*/stat 2>/dev/null |
-		sed -n 's/^\([0-9]*\) .*) [Tt] .*$/\1/p' | head -n 5 | tr '\n' ' ' | sed 's/ $//')
-	[ -z "$_aa_stopped" ] ||
-		fail "thread(s) $_aa_stopped of target $_aa_pid left stopped"
+	# A thread that a livepatch run holds right now is not left stopped:
+	# with tests run side by side, another test's "livepatch list" (of
+	# every process) may be cleaning up this target.  Wait for it (10 s
+	# at most).  One stopped and held by none must stay so for 0.5 s (it
+	# may have been let go between the two looks).
+	_aa_i=0
+	_aa_free=0
+	while :; do
+		_aa_stopped=$(cat /proc/"$_aa_pid"/task/*/stat 2>/dev/null |
+			sed -n 's/^\([0-9]*\) .*) [Tt] .*$/\1/p' | head -n 5 | tr '\n' ' ' |
+			sed 's/ $//')
+		[ -n "$_aa_stopped" ] || break
+		_aa_held=1
+		for _aa_t in $_aa_stopped; do
+			_aa_tr=$(sed -n 's/^TracerPid:[[:space:]]*//p' \
+				"/proc/$_aa_pid/task/$_aa_t/status" 2>/dev/null)
+			case $(cat "/proc/${_aa_tr:-0}/comm" 2>/dev/null) in
+			livepatch | lt-livepatch) ;;
+			*) _aa_held=0 ;;
+			esac
+		done
+		if [ "$_aa_held" = 1 ]; then _aa_free=0; else _aa_free=$((_aa_free + 1)); fi
+		[ "$_aa_free" -lt 5 ] && [ "$_aa_i" -lt 100 ] ||
+			fail "thread(s) $_aa_stopped of target $_aa_pid left stopped"
+		_aa_i=$((_aa_i + 1))
+		sleep 0.1
+	done
 	if [ -z "${REGRESS_OK:-}" ] && [ -n "$TARGET_OUT" ] &&
 		grep -q '^regressed' "$TARGET_OUT"; then
 		fail "target $_aa_pid went back to the old function"
