@@ -1673,7 +1673,13 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		err = write_journal(x, false);
 	if (!err) {
 		err = write_code(x);
-		if (err) {
+		if (err && x->jnew) {
+			/* the code is as it was, and so is the copy we read
+			 * (or there was none): the new one must not be read,
+			 * nor written in place by a run that comes before our
+			 * unmap (which would take its journal with it) */
+			lp_proc_write(proc, x->jaddr, LP_JOURNAL_MOVED, 8);
+		} else if (err) {
 			/* the code is as it was: so must the journal be */
 			const struct lp_patch *patch = x->patch;
 
