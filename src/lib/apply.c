@@ -852,6 +852,28 @@ static int borrow_once(struct lp_proc *proc, struct lp_thread *t)
 
 static int refuse_tracer(struct lp_ctx *ctx, pid_t pid, pid_t tracer, double timeout_ms);
 
+/*
+ * @tracer, which traced a thread of @pid, or the tracer now if it is gone
+ * meanwhile: a livepatch run that ended between the two looks has no
+ * /proc entry left to tell what it was, and is not a debugger.  0 for
+ * none; *lp says whether it is a livepatch run.
+ */
+static pid_t tracer_now(pid_t pid, pid_t tracer, bool *lp)
+{
+	int looks;
+
+	*lp = false;
+	for (looks = 0; tracer && looks < 8; looks++) {
+		pid_t again;
+
+		*lp = lp_proc_is_livepatch(tracer);
+		if (*lp || (again = lp_proc_other_tracer(pid)) == tracer)
+			break;
+		tracer = again;
+	}
+	return tracer;
+}
+
 /* Seizes refused (EPERM) with no tracer to be seen: we may not trace it. */
 #define MAX_UNSEEN 3
 
@@ -866,12 +888,13 @@ static int refuse_tracer(struct lp_ctx *ctx, pid_t pid, pid_t tracer, double tim
  */
 static int wait_for_tracer(struct lp_ctx *ctx, pid_t pid, double deadline, int *unseen)
 {
-	pid_t tracer = lp_proc_other_tracer(pid);
+	bool lp;
+	pid_t tracer = tracer_now(pid, lp_proc_other_tracer(pid), &lp);
 
 	if (!tracer)
 		return ++*unseen > MAX_UNSEEN ? -EPERM : 0;
 	*unseen = 0;
-	if (!lp_proc_is_livepatch(tracer))
+	if (!lp)
 		return -EPERM;
 	return refuse_tracer(ctx, pid, tracer, deadline - lp_now_ms());
 }
@@ -1817,9 +1840,9 @@ static unsigned int flags_of(const struct lp_apply_opts *opts)
 static int refuse_tracer(struct lp_ctx *ctx, pid_t pid, pid_t tracer, double timeout_ms)
 {
 	double deadline = lp_now_ms() + timeout_ms;
-	bool said = false;
+	bool said = false, lp;
 
-	while (tracer && lp_proc_is_livepatch(tracer) && lp_now_ms() < deadline) {
+	while ((tracer = tracer_now(pid, tracer, &lp)) && lp && lp_now_ms() < deadline) {
 		if (!said)
 			lp_info(ctx, "process %d is being worked on by another livepatch run (process %d): waiting",
 				pid, tracer);
@@ -1829,7 +1852,7 @@ static int refuse_tracer(struct lp_ctx *ctx, pid_t pid, pid_t tracer, double tim
 	}
 	if (!tracer)
 		return 0;
-	if (lp_proc_is_livepatch(tracer))
+	if (lp)
 		return lp_fail(ctx, -LP_ETRACED,
 			       "process %d is being worked on by another livepatch run (process %d): try again when it ends",
 			       pid, tracer);
