@@ -343,14 +343,17 @@ static void read_blocks(struct lp_unwinder *u, struct block **b, struct iovec *l
 				rv[nr++] = remote[i];
 		}
 		r = process_vm_readv(u->proc->pid, local + done, n - done, rv, nr, 0);
-		if (r < 0 && errno == ESRCH) {
+		if (r < 0 && errno != EFAULT) {
+			/* not the address: the call itself (a process whose
+			 * main thread has ended has no memory to read by its
+			 * PID); lp_proc_read() goes through a live thread */
 			for (i = done; i < n; i++)
-				b[i]->err = -ESRCH;
+				b[i]->err = lp_proc_read(u->proc, b[i]->addr, b[i]->data, BLOCK);
 			return;
 		}
 		/* blocks do not cross pages: each is read whole or not at all;
 		 * the one that stopped the call is read alone, and the call
-		 * goes on after it (an error means none was read) */
+		 * goes on after it */
 		k = r < 0 ? 0 : (size_t)r / BLOCK;
 		done += k;
 		if (done < n) {
