@@ -141,15 +141,8 @@ static bool pad_nops_from(const struct change *c, uint64_t pc)
 
 static int add_move(struct txn *x, uint64_t slot, uint64_t to)
 {
-	if (x->nmoves == x->capmoves) {
-		size_t nc = x->capmoves ? x->capmoves * 2 : 16;
-		struct pc_move *nm = realloc(x->moves, nc * sizeof(*nm));
-
-		if (!nm)
-			return -ENOMEM;
-		x->moves = nm;
-		x->capmoves = nc;
-	}
+	if (lp_grow(&x->moves, &x->capmoves, x->nmoves, sizeof(*x->moves), 16))
+		return -ENOMEM;
 	x->moves[x->nmoves++] = (struct pc_move){ x->thread, slot, to };
 	return 0;
 }
@@ -177,15 +170,8 @@ static int check_frame(void *arg, const struct lp_frame *fr, unsigned int depth)
 			x->um[i].in_use = true;
 	if (x->num) {
 		/* the frames bound the part of the stack to scan for pointers */
-		if (x->nsps == x->capsps) {
-			size_t nc = x->capsps ? x->capsps * 2 : 64;
-			uint64_t *ns = realloc(x->sps, nc * sizeof(*ns));
-
-			if (!ns)
-				return -ENOMEM;
-			x->sps = ns;
-			x->capsps = nc;
-		}
+		if (lp_grow(&x->sps, &x->capsps, x->nsps, sizeof(*x->sps), 64))
+			return -ENOMEM;
 		x->sps[x->nsps++] = fr->sp;
 	}
 	for (i = 0; i < x->nc; i++) {
@@ -320,15 +306,8 @@ static int pointers_in_use(struct txn *x, const struct lp_thread *t)
 				x->ranges[x->nranges - 1][1] = hi;
 			continue;
 		}
-		if (x->nranges == x->capranges) {
-			size_t nc = x->capranges ? x->capranges * 2 : 256;
-			uint64_t (*nr)[2] = realloc(x->ranges, nc * sizeof(*nr));
-
-			if (!nr)
-				return -ENOMEM;
-			x->ranges = nr;
-			x->capranges = nc;
-		}
+		if (lp_grow(&x->ranges, &x->capranges, x->nranges, sizeof(*x->ranges), 256))
+			return -ENOMEM;
 		x->ranges[x->nranges][0] = lo;
 		x->ranges[x->nranges++][1] = hi;
 	}

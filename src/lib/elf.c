@@ -707,15 +707,8 @@ static int add_relocs(const struct lp_elf *elf, Elf_Scn *scn,
 
 		if (!gelf_getrela(d, (int)i, &ra))
 			return -EINVAL;
-		if (*n == *cap) {
-			size_t nc = *cap ? *cap * 2 : 64;
-			struct lp_reloc *nr = realloc(*out, nc * sizeof(**out));
-
-			if (!nr)
-				return -ENOMEM;
-			*out = nr;
-			*cap = nc;
-		}
+		if (lp_grow(out, cap, *n, sizeof(**out), 64))
+			return -ENOMEM;
 		r = &(*out)[(*n)++];
 		memset(r, 0, sizeof(*r));
 		r->offset = ra.r_offset;
@@ -989,17 +982,10 @@ int lp_elf_func_syms(const struct lp_elf *elf, struct lp_func_sym **out, size_t 
 		if ((type != STT_FUNC && type != STT_GNU_IFUNC) || !name || !*name ||
 		    sym.st_shndx == SHN_UNDEF || sym.st_shndx == SHN_ABS)
 			continue;
-		if (*n == cap) {
-			size_t nc = cap ? 2 * cap : 256;
-			struct lp_func_sym *nv = realloc(v, nc * sizeof(*v));
-
-			if (!nv) {
-				free(v);
-				*n = 0;
-				return -ENOMEM;
-			}
-			v = nv;
-			cap = nc;
+		if (lp_grow(&v, &cap, *n, sizeof(*v), 256)) {
+			free(v);
+			*n = 0;
+			return -ENOMEM;
 		}
 		v[*n].name = name;
 		v[*n].file = bind == STB_LOCAL ? file : NULL;

@@ -41,6 +41,10 @@ void lp_log(struct lp_ctx *ctx, enum lp_log_level level, const char *fmt, ...)
 /* Record the one-line detail of a failure and return @code (negative). */
 int lp_fail(struct lp_ctx *ctx, int code, const char *fmt, ...) LP_PRINTF(3, 4);
 double lp_now_ms(void);
+/* Room for element @n of an array of @size-byte elements at *@pp (a
+ * pointer to the array's pointer) with capacity *@cap, doubled from
+ * @first: 0, or -ENOMEM with the array as it was. */
+int lp_grow(void *pp, size_t *cap, size_t n, size_t size, size_t first);
 /* Test hook: SIGKILL ourselves here if LIVEPATCH_FAULT names @point. */
 void lp_fault_point(struct lp_ctx *ctx, const char *point);
 

@@ -89,6 +89,26 @@ void lp_fault_point(struct lp_ctx *ctx, const char *point)
 	raise(SIGKILL);
 }
 
+int lp_grow(void *pp, size_t *cap, size_t n, size_t size, size_t first)
+{
+	size_t nc = *cap ? *cap * 2 : first;
+	void *p, *np;
+
+	if (n < *cap)
+		return 0;
+	if (nc < n + 1)
+		nc = n + 1;
+	if (nc > SIZE_MAX / size)
+		return -ENOMEM;
+	memcpy(&p, pp, sizeof(p));
+	np = realloc(p, nc * size);
+	if (!np)
+		return -ENOMEM;
+	memcpy(pp, &np, sizeof(np));
+	*cap = nc;
+	return 0;
+}
+
 double lp_now_ms(void)
 {
 	struct timespec ts;

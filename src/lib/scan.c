@@ -38,15 +38,8 @@ static const char *cached(struct bid_cache *c, const char *key)
 
 static const char *remember(struct bid_cache *c, const char *key, const char *bid)
 {
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 64;
-		struct bid_entry *ne = realloc(c->e, nc * sizeof(*ne));
-
-		if (!ne)
-			return bid;
-		c->e = ne;
-		c->cap = nc;
-	}
+	if (lp_grow(&c->e, &c->cap, c->n, sizeof(*c->e), 64))
+		return bid;
 	snprintf(c->e[c->n].key, sizeof(c->e[c->n].key), "%s", key);
 	snprintf(c->e[c->n].build_id, sizeof(c->e[c->n].build_id), "%s", bid);
 	return c->e[c->n++].build_id;

@@ -290,15 +290,8 @@ static struct lp_thread *world_add(struct lp_world *w, pid_t tid)
 {
 	struct lp_thread *t;
 
-	if (w->n == w->cap) {
-		size_t nc = w->cap ? w->cap * 2 : 64;
-		struct lp_thread *nt = realloc(w->th, nc * sizeof(*nt));
-
-		if (!nt)
-			return NULL;
-		w->th = nt;
-		w->cap = nc;
-	}
+	if (lp_grow(&w->th, &w->cap, w->n, sizeof(*w->th), 64))
+		return NULL;
 	t = &w->th[w->n++];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;

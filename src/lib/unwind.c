@@ -791,24 +791,9 @@ static int rs_add(void *token, void *rs, size_t size, unw_word_t lo, unw_word_t 
 	}
 	if ((a < u->nrr && u->rr[a].lo < hi) || (a > 0 && u->rr[a - 1].hi > lo))
 		return 0;
-	if (u->nrr == u->rrcap) {
-		size_t nc = u->rrcap ? u->rrcap * 2 : 256;
-		struct rs_range *nr = realloc(u->rr, nc * sizeof(*nr));
-
-		if (!nr)
-			return -UNW_ENOMEM;
-		u->rr = nr;
-		u->rrcap = nc;
-	}
-	if (u->nrs == u->rscap) {
-		size_t nc = u->rscap ? u->rscap * 2 : 256;
-		uint8_t *ns = realloc(u->rs, nc * u->rs_size);
-
-		if (!ns)
-			return -UNW_ENOMEM;
-		u->rs = ns;
-		u->rscap = nc;
-	}
+	if (lp_grow(&u->rr, &u->rrcap, u->nrr, sizeof(*u->rr), 256) ||
+	    lp_grow(&u->rs, &u->rscap, u->nrs, u->rs_size, 256))
+		return -UNW_ENOMEM;
 	memcpy(u->rs + u->nrs * u->rs_size, rs, size);
 	memmove(&u->rr[a + 1], &u->rr[a], (u->nrr - a) * sizeof(*u->rr));
 	u->rr[a] = (struct rs_range){ lo, hi, u->nrs++ };

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +197,35 @@ START_TEST(test_image)
 }
 END_TEST
 
+/* lp_grow(), which the journal's readers and every other array use. */
+START_TEST(test_grow)
+{
+	uint64_t *v = NULL;
+	size_t cap = 0, n;
+
+	for (n = 0; n < 100; n++) {
+		ck_assert_int_eq(lp_grow(&v, &cap, n, sizeof(*v), 4), 0);
+		ck_assert_uint_gt(cap, n);
+		v[n] = n * 3;
+	}
+	ck_assert_uint_eq(cap, 128);
+	for (n = 0; n < 100; n++)
+		ck_assert_uint_eq(v[n], n * 3);
+	/* room left: nothing moves */
+	{
+		uint64_t *before = v;
+
+		ck_assert_int_eq(lp_grow(&v, &cap, 100, sizeof(*v), 4), 0);
+		ck_assert_ptr_eq(v, before);
+	}
+	/* a size that overflows: refused, the array as it was */
+	ck_assert_int_eq(lp_grow(&v, &cap, cap, SIZE_MAX / 2, 4), -ENOMEM);
+	ck_assert_uint_eq(cap, 128);
+	ck_assert_uint_eq(v[99], 297);
+	free(v);
+}
+END_TEST
+
 Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -204,6 +235,7 @@ Suite *journal_suite(void)
 	tcase_add_test(tc, test_live);
 	tcase_add_test(tc, test_refuse);
 	tcase_add_test(tc, test_image);
+	tcase_add_test(tc, test_grow);
 	suite_add_tcase(s, tc);
 	return s;
 }
