@@ -673,6 +673,34 @@ gate_wait_parked() {
 	log "the gate thread is parked in the patch's gate()"
 }
 
+# ---- the blocked calls of blocked.c ------------------------------------------
+
+# assert_no_reports WHAT REGEX: fail if the current target printed a line
+# starting with one of REGEX's words (blocked.c: "EINTR read", ...),
+# counting each kind.
+assert_no_reports() {
+	_anr=$(grep -E "^($2)" "$TARGET_OUT" |
+		sort | uniq -c | sed 's/^ *//' | tr '\n' ';' | sed 's/;$//')
+	[ -z "$_anr" ] || fail "$1: the target reported: $_anr"
+}
+
+# wake_blocked PID NAMES...: none of the calls NAMES of blocked.c has
+# completed yet; SIGUSR1 makes the target complete them, and each must
+# say so within 10 s.
+wake_blocked() {
+	_wb_pid=$1
+	shift
+	for _wb_name in "$@"; do
+		! grep -q "^woke $_wb_name\$" "$TARGET_OUT" ||
+			fail "the $_wb_name call completed before it was woken"
+	done
+	kill -USR1 "$_wb_pid"
+	for _wb_name in "$@"; do
+		wait_for_line "$TARGET_OUT" "^woke $_wb_name\$" 10 "$_wb_pid" ||
+			{ assert_alive; fail "the $_wb_name call did not complete when woken"; }
+	done
+}
+
 # ---- inspecting binaries ---------------------------------------------------------
 
 # entry_insns ELF SYMBOL N: the first N lines of the disassembly of SYMBOL

@@ -21,9 +21,7 @@ WOKEN="read accept epoll futex poll"
 
 # Fail if the target reported an interrupted, short or failed call.
 assert_calls_undisturbed() {
-	_acu_bad=$(grep -E '^(EINTR|short-sleep|unexpected|not-blocked)' "$TARGET_OUT" |
-		sort | uniq -c | sed 's/^ *//' | tr '\n' ';' | sed 's/;$//')
-	[ -z "$_acu_bad" ] || fail "$1: the target reported: $_acu_bad"
+	assert_no_reports "$1" 'EINTR|short-sleep|unexpected|not-blocked'
 }
 
 # The number of the last sleep the target started.
@@ -60,15 +58,8 @@ for role in $ROLES; do
 	assert_calls_undisturbed "after the apply (main thread: $role)"
 
 	# The calls still wait: complete them, each must return its data.
-	for name in $WOKEN; do
-		! grep -q "^woke $name\$" "$TARGET_OUT" ||
-			fail "the $name call completed before it was woken"
-	done
-	kill -USR1 "$TARGET_PID"
-	for name in $WOKEN; do
-		wait_for_line "$TARGET_OUT" "^woke $name\$" 10 "$TARGET_PID" ||
-			{ assert_alive; fail "the $name call did not complete when woken"; }
-	done
+	# shellcheck disable=SC2086 # one name a word
+	wake_blocked "$TARGET_PID" $WOKEN
 	assert_alive_for 0.3
 	assert_calls_undisturbed "after the wake-up (main thread: $role)"
 	log "no EINTR, full sleep, every call completed when woken"
