@@ -85,7 +85,7 @@ for role in $ROLES; do
 
 	# Every wait is still waiting: complete them, each gets its data.
 	# shellcheck disable=SC2086 # one name a word
-	wake_blocked "$pid" $WOKEN
+	wake_blocked $WOKEN
 	assert_alive
 	assert_waits_undisturbed "after the wake-up (main thread: $role)"
 	log "no EINTR, no early return, every wait completed when woken"

@@ -182,11 +182,16 @@ stop_target() {
 	done
 	kill -KILL "$_st_pid" 2>/dev/null
 	wait "$_st_pid" 2>/dev/null
-	_st_left=
-	for _st_p in $TARGET_PIDS; do
-		[ "$_st_p" = "$_st_pid" ] || _st_left="$_st_left $_st_p"
+	forget_target "$_st_pid"
+}
+
+# forget_target PID: PID, reaped by the test, is no longer to be killed.
+forget_target() {
+	_ft=
+	for _ft_p in $TARGET_PIDS; do
+		[ "$_ft_p" = "$1" ] || _ft="$_ft $_ft_p"
 	done
-	TARGET_PIDS=$_st_left
+	TARGET_PIDS=$_ft
 }
 
 # A PID that no process has (one that just exited and was reaped).
@@ -684,19 +689,17 @@ assert_no_reports() {
 	[ -z "$_anr" ] || fail "$1: the target reported: $_anr"
 }
 
-# wake_blocked PID NAMES...: none of the calls NAMES of blocked.c has
-# completed yet; SIGUSR1 makes the target complete them, and each must
-# say so within 10 s.
+# wake_blocked NAMES...: none of the calls NAMES of blocked.c (the current
+# target) has completed yet; SIGUSR1 makes the target complete them, and
+# each must say so within 10 s.
 wake_blocked() {
-	_wb_pid=$1
-	shift
 	for _wb_name in "$@"; do
 		! grep -q "^woke $_wb_name\$" "$TARGET_OUT" ||
 			fail "the $_wb_name call completed before it was woken"
 	done
-	kill -USR1 "$_wb_pid"
+	kill -USR1 "$TARGET_PID"
 	for _wb_name in "$@"; do
-		wait_for_line "$TARGET_OUT" "^woke $_wb_name\$" 10 "$_wb_pid" ||
+		wait_for_line "$TARGET_OUT" "^woke $_wb_name\$" 10 "$TARGET_PID" ||
 			{ assert_alive; fail "the $_wb_name call did not complete when woken"; }
 	done
 }

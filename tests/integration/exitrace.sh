@@ -183,15 +183,6 @@ live_threads() {
 	thread_states "$1" | grep -cv '^[ZXx]$'
 }
 
-# forget_target PID: PID, reaped by the test, is no longer to be killed.
-forget_target() {
-	_ft=
-	for _ft_p in $TARGET_PIDS; do
-		[ "$_ft_p" = "$1" ] || _ft="$_ft $_ft_p"
-	done
-	TARGET_PIDS=$_ft
-}
-
 # get KEY: VALUE of the line "KEY VALUE" the last run in a PID namespace
 # printed.
 get() {
@@ -234,7 +225,7 @@ done
 # mapped_in_threads: the livepatch mappings a live thread of $pid sees.
 mapped_in_threads() {
 	for _mt in "/proc/$pid/task/"*; do
-		[ "$(sed -n 's/^.*) \(.\).*$/\1/p' "$_mt/stat")" = Z ] && continue
+		[ "$(proc_state "$pid/task/${_mt##*/}")" = Z ] && continue
 		grep -c 'memfd:livepatch' "$_mt/maps"
 		break
 	done

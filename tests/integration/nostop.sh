@@ -27,8 +27,7 @@ start_vfork() {
 		fail "the target did not start its vfork() thread"
 	VFORK_TID=$(sed -n 's/^vfork-start //p' "$TARGET_OUT")
 	_sv_i=0
-	until [ "$(sed -n 's/^.*) \(.\).*$/\1/p' \
-		"/proc/$TARGET_PID/task/$VFORK_TID/stat" 2>/dev/null)" = D ]; do
+	until [ "$(proc_state "$TARGET_PID/task/$VFORK_TID")" = D ]; do
 		[ "$_sv_i" -lt 50 ] || fail "thread $VFORK_TID never waited in vfork()"
 		sleep 0.1
 		_sv_i=$((_sv_i + 1))

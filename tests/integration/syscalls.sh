@@ -59,7 +59,7 @@ for role in $ROLES; do
 
 	# The calls still wait: complete them, each must return its data.
 	# shellcheck disable=SC2086 # one name a word
-	wake_blocked "$TARGET_PID" $WOKEN
+	wake_blocked $WOKEN
 	assert_alive_for 0.3
 	assert_calls_undisturbed "after the wake-up (main thread: $role)"
 	log "no EINTR, full sleep, every call completed when woken"

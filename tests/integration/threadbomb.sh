@@ -56,7 +56,6 @@ report() {
 bomb() {
 	_b_pause=$1
 	_b_cycles=$2
-	_b_timeout=$STRESS_TIMEOUT
 	log "--- creators pausing $_b_pause us after each thread: $_b_cycles cycles"
 	rm -f "$T/cmd" "$T/reply"
 	mkfifo "$T/cmd" "$T/reply" || fail "cannot make the FIFOs"
@@ -85,10 +84,10 @@ bomb() {
 	_b_i=2
 	while [ "$_b_i" -le "$_b_cycles" ]; do
 		tb begin
-		lp_must "apply of cycle $_b_i" apply --timeout "$_b_timeout" "$pid" "$T/answer.lpatch"
+		lp_must "apply of cycle $_b_i" apply --timeout "$STRESS_TIMEOUT" "$pid" "$T/answer.lpatch"
 		tb "expect 63"
 		tb begin
-		lp_must "revert of cycle $_b_i" revert --timeout "$_b_timeout" "$pid" "$id"
+		lp_must "revert of cycle $_b_i" revert --timeout "$STRESS_TIMEOUT" "$pid" "$id"
 		tb "expect 42"
 		if [ $((_b_i % 10)) -eq 0 ]; then
 			assert_alive
