@@ -999,24 +999,20 @@ out:
 }
 
 /*
- * Is the mapping named @name that started at @start, of inode @ino, still
- * there?  Checked just before an unmap, so that we never unmap memory the
- * process reused, nor a mapping of the same name that another run made
- * at the same address since (its memfd is another inode).
+ * Is the mapping named @name that started at @start, of inode @ino, in
+ * the maps read just before the unmaps (@now)?  So that we never unmap
+ * memory the process reused, nor a mapping of the same name that another
+ * run made at the same address since (its memfd is another inode).
  */
-static bool still_mapped(struct lp_proc *proc, uint64_t start, const char *name,
+static bool still_mapped(const struct lp_journal *now, uint64_t start, const char *name,
 			 uint64_t ino)
 {
 	const struct lp_jmap *m;
-	struct lp_journal *now;
-	bool ok;
 
-	if (!ino || lp_journal_maps(proc, &now))
+	if (!ino || !now)
 		return false;
 	m = lp_journal_map_at(now, start, name);
-	ok = m && m->ino == ino;
-	lp_journal_free(now);
-	return ok;
+	return m && m->ino == ino;
 }
 
 struct range {
@@ -1032,12 +1028,12 @@ struct range {
  * were to unmap are left-overs.  Else the run that committed uses the
  * journal mapping (it writes in place), and may have made it bigger.
  */
-static bool journal_still_ours(struct txn *x)
+static bool journal_still_ours(struct txn *x, const struct lp_journal *now)
 {
 	uint8_t hdr[16];
 	uint64_t gen;
 
-	if (!x->jfinal || !still_mapped(x->proc, x->jaddr, "journal", x->jino) ||
+	if (!x->jfinal || !still_mapped(now, x->jaddr, "journal", x->jino) ||
 	    lp_proc_read(x->proc, x->jaddr, hdr, 16) || memcmp(hdr, LP_JOURNAL_MAGIC, 8))
 		return false;
 	memcpy(&gen, hdr + 8, 8);
@@ -1052,6 +1048,7 @@ static bool journal_still_ours(struct txn *x)
 static void unmap_ranges(struct lp_proc *proc, const struct range *r, size_t n,
 			 struct txn *x)
 {
+	struct lp_journal *now = NULL;
 	struct lp_thread t;
 	uint64_t mask;
 	bool journals = true;
@@ -1071,15 +1068,18 @@ static void unmap_ranges(struct lp_proc *proc, const struct range *r, size_t n,
 			proc->pid, lp_ctx_errmsg(proc->ctx));
 		return;
 	}
-	/* (no run can commit while we hold the thread) */
-	if (x && !journal_still_ours(x)) {
+	/* (no run can commit while we hold the thread: one read of the
+	 * maps serves every check) */
+	if (lp_journal_maps(proc, &now))
+		now = NULL;
+	if (x && !journal_still_ours(x, now)) {
 		lp_debug(proc->ctx, "another run committed since: its journal stays");
 		journals = false;
 	}
 	if (!lp_remote_begin(proc, &t, &mask)) {
 		for (i = 0; i < n; i++) {
 			if ((r[i].journal && !journals) ||
-			    !still_mapped(proc, r[i].start, r[i].name, r[i].ino))
+			    !still_mapped(now, r[i].start, r[i].name, r[i].ino))
 				continue;
 			if (lp_remote_unmap(proc, &t, r[i].start, r[i].end - r[i].start))
 				lp_warn(proc->ctx, "could not unmap %s at %#" PRIx64
@@ -1090,6 +1090,7 @@ static void unmap_ranges(struct lp_proc *proc, const struct range *r, size_t n,
 		}
 		lp_remote_end(proc, &t, mask);
 	}
+	lp_journal_free(now);
 	lp_thread_release(proc->ctx, &t);
 }
 
