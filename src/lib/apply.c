@@ -102,7 +102,6 @@ struct txn {
 	uint64_t jfinal;               /* generation of the final journal written */
 	/* verification of one stop */
 	struct lp_world *w;
-	struct lp_unwinder *u;         /* the walks' (for load() to teach) */
 	size_t thread;
 	uint64_t last_pc;              /* the last frame walked */
 	struct pc_move *moves;
@@ -936,7 +935,7 @@ static int own_inodes(struct txn *x)
 }
 
 /* Step 2: load the patch and make room for the journal. */
-static int load(struct txn *x)
+static int load(struct txn *x, struct lp_unwinder *u)
 {
 	struct lp_proc *proc = x->proc;
 	const struct lp_module *first = NULL;
@@ -951,8 +950,7 @@ static int load(struct txn *x)
 	if (err)
 		return err;
 	/* a thread that holds still: its stack's unwind rules (see learn()) */
-	if (x->u)
-		lp_unwinder_learn(x->u, &t.regs);
+	lp_unwinder_learn(u, &t.regs);
 	err = lp_remote_begin(proc, &t, &mask);
 	if (err)
 		goto out;
@@ -1596,9 +1594,7 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 
 	/* 2. load */
 	lp_debug(x->ctx, "resolved; loading");
-	x->u = u;
-	err = load(x);
-	x->u = NULL;
+	err = load(x, u);
 	if (err)
 		goto out;
 	lp_fault_point(x->ctx, "load");
