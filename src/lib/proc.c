@@ -211,16 +211,10 @@ static int read_ids(const char *path, pid_t **ids, size_t *n)
 	while (v && (de = readdir(d))) {
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
-		if (*n == cap) {
-			pid_t *nv = realloc(v, 2 * cap * sizeof(*v));
-
-			if (!nv) {
-				free(v);
-				v = NULL;
-				break;
-			}
-			v = nv;
-			cap *= 2;
+		if (lp_grow(&v, &cap, *n, sizeof(*v), 64)) {
+			free(v);
+			v = NULL;
+			break;
 		}
 		v[(*n)++] = (pid_t)atoi(de->d_name);
 	}

@@ -129,17 +129,12 @@ int lp_find_module(struct lp_ctx *ctx, const char *build_id, const char *name,
 	for (i = 0; i < np; i++) {
 		if (pids[i] == getpid() || !scan_one(ctx, &cache, pids[i], build_id, name, &m))
 			continue;
-		if (*n == cap) {
-			struct lp_match *nv = realloc(v, (cap = cap ? cap * 2 : 64) * sizeof(*nv));
-
-			if (!nv) {
-				free(v);
-				v = NULL;
-				*n = 0;
-				err = -ENOMEM;
-				break;
-			}
-			v = nv;
+		if (lp_grow(&v, &cap, *n, sizeof(*v), 64)) {
+			free(v);
+			v = NULL;
+			*n = 0;
+			err = -ENOMEM;
+			break;
 		}
 		v[(*n)++] = m;
 	}
