@@ -552,6 +552,14 @@ int lp_world_stop(struct lp_world *w)
 	return 0;
 }
 
+/* Our priority, SIGCHLD and timer as they were before the stop. */
+static void restore_self(struct lp_world *w)
+{
+	lower_priority(w);
+	unblock_chld(w);
+	timed_end(w);
+}
+
 void lp_world_release(struct lp_world *w)
 {
 	size_t i;
@@ -574,18 +582,14 @@ void lp_world_release(struct lp_world *w)
 			lp_thread_fix_eintr(w->proc, t);
 		lp_thread_release(w->proc->ctx, t);
 	}
-	lower_priority(w);
-	unblock_chld(w);
-	timed_end(w);
+	restore_self(w);
 	/* forget the threads: the next stop starts afresh */
 	w->n = 0;
 }
 
 void lp_world_free(struct lp_world *w)
 {
-	lower_priority(w);
-	unblock_chld(w);
-	timed_end(w);
+	restore_self(w);
 	free(w->th);
 	w->th = NULL;
 	w->n = w->cap = 0;
