@@ -424,6 +424,10 @@ static void raise_priority(struct lp_world *w)
 			      policy != SCHED_IDLE) || sched_getparam(0, &w->param))
 		return;
 	w->raised = !sched_setscheduler(0, SCHED_FIFO | (w->policy & SCHED_RESET_ON_FORK), &rt);
+	if (w->raised)
+		lp_debug(w->proc->ctx, "stopping at real-time priority (our policy was %s)",
+			 policy == SCHED_IDLE ? "SCHED_IDLE" :
+			 policy == SCHED_BATCH ? "SCHED_BATCH" : "SCHED_OTHER");
 }
 
 static void lower_priority(struct lp_world *w)

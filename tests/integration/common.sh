@@ -390,13 +390,15 @@ build_patch() {
 # ---- applying ------------------------------------------------------------------
 
 # run_livepatch ARGS...: run the livepatch program; sets LP_STATUS and
-# LP_OUT (a file with its stdout and stderr).
+# LP_OUT (a file with its stdout and stderr).  Through $LP_WRAP (words: a
+# command such as "chrt --idle 0") when set.
 run_livepatch() {
 	[ -x "$LIVEPATCH" ] || fail "$LIVEPATCH is not built"
 	LP_SEQ=$((LP_SEQ + 1))
 	LP_OUT=$T/livepatch$LP_SEQ.out
-	log "livepatch $*"
-	with_timeout "$LIVEPATCH" "$@" >"$LP_OUT" 2>&1
+	log "${LP_WRAP:+$LP_WRAP }livepatch $*"
+	# shellcheck disable=SC2086 # $LP_WRAP: a command and its words
+	with_timeout $LP_WRAP "$LIVEPATCH" "$@" >"$LP_OUT" 2>&1
 	LP_STATUS=$?
 	sed 's/^/  | /' "$LP_OUT"
 	log "livepatch: status $LP_STATUS"
