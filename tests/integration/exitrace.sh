@@ -183,6 +183,26 @@ live_threads() {
 	thread_states "$1" | grep -cv '^[ZXx]$'
 }
 
+# dying PID: is process PID gone or on its way out, as livepatch's status
+# 11 says (lp_proc_dying())?  Every thread is a zombie, or exiting
+# (PF_EXITING, 0x4, in its flags), or has SIGKILL pending.  A process said
+# to be dying may still have threads that have not finished their exit:
+# they need a CPU to do it, which a busy machine gives them late.
+dying() {
+	for _dy in "/proc/$1/task/"*; do
+		[ -d "$_dy" ] || continue
+		_st=$(sed -n 's/^.*) \(.\) [^ ]* [^ ]* [^ ]* [^ ]* [^ ]* \([0-9]*\) .*$/\1 \2/p' "$_dy/stat" 2>/dev/null)
+		[ -n "$_st" ] || continue
+		case ${_st% *} in Z | X | x) continue ;; esac
+		[ $((${_st#* } & 4)) -eq 0 ] || continue
+		_pnd=$(sed -n 's/^SigPnd:[[:space:]]*//p' "$_dy/status" 2>/dev/null)
+		[ -n "$_pnd" ] || continue
+		[ $((0x${_pnd#????????} & 0x100)) -eq 0 ] || continue
+		return 1
+	done
+	return 0
+}
+
 # get KEY: VALUE of the line "KEY VALUE" the last run in a PID namespace
 # printed.
 get() {
@@ -283,9 +303,10 @@ for mode in exit worker leader threads never; do
 			case $LP_STATUS in
 			0) continue ;;
 			3 | 11)
-				[ "$(live_threads "$pid")" -eq 0 ] ||
+				dying "$pid" ||
 					problem "$what: livepatch said status $LP_STATUS, but the" \
-						"target runs on: $(head -n 3 "$LP_OUT")"
+						"target runs on (threads: $(thread_states "$pid" | tr '\n' ' ')):" \
+						"$(head -n 3 "$LP_OUT")"
 				;;
 			124 | 137) problem "$what: livepatch did not end within $TOOL_TIMEOUT s" ;;
 			*) problem "$what: status $LP_STATUS: $(head -n 3 "$LP_OUT" | tr '\n' ' ')" ;;
