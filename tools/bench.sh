@@ -6,7 +6,7 @@
 # output), and leaves $BENCH_DIR/bench.csv, $BENCH_DIR/bench.dat and, with
 # gnuplot installed, $BENCH_DIR/bench.png.  Run as root (or with ptrace
 # permission over one's own processes) from a built tree.  Takes about
-# five minutes on 2 cores.
+# six minutes on 2 cores.
 #
 # Environment: LIVEPATCH_BUILDDIR (the build tree, default: the source
 # tree), CC, CLANG (a second compiler for the pads' cost; empty: none),
@@ -128,9 +128,10 @@ set logscale xy
 set grid
 set key top left
 set xrange [0.7:*]
-plot "$out/bench.dat" using 1:2 with linespoints lw 2 pt 6 lc rgb "#888888" title "floor, blocked threads", \
+plot "$out/bench.dat" using 1:6 with linespoints lw 2 pt 6 lc rgb "#888888" title "floor (seize, stop, detach), blocked threads", \
+     "$out/bench.dat" using 1:2 with lines lw 1 dt 3 lc rgb "#888888" title "floor without the seizes, blocked threads", \
      "$out/bench.dat" using 1:3 with linespoints lw 2 pt 7 lc rgb "#1f77b4" title "livepatch pause, blocked threads", \
-     "$out/bench.dat" using 1:4 with linespoints lw 2 pt 4 dt 2 lc rgb "#888888" title "floor, busy threads", \
+     "$out/bench.dat" using 1:7 with linespoints lw 2 pt 4 dt 2 lc rgb "#888888" title "floor (seize, stop, detach), busy threads", \
      "$out/bench.dat" using 1:5 with linespoints lw 2 pt 5 lc rgb "#d62728" title "livepatch pause, busy threads"
 EOF
 	echo "bench: plot in $out/bench.png"

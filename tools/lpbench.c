@@ -650,10 +650,11 @@ static void section_threads(void)
 	if (!have_gdb)
 		printf("gdb: %s\n", no_gdb_reason);
 	if (plot) {
-		fprintf(plot, "# threads floor_blocked pause_blocked floor_busy pause_busy\n");
+		fprintf(plot, "# threads window_blocked pause_blocked window_busy pause_busy floor_blocked floor_busy\n");
 		for (c = 0; c < ncounts; c++)
-			fprintf(plot, "%ld %.6f %.6f %.6f %.6f\n", counts[c], trows[c].floor,
-				trows[c].pause, trows[ncounts + c].floor, trows[ncounts + c].pause);
+			fprintf(plot, "%ld %.6f %.6f %.6f %.6f %.6f %.6f\n", counts[c], trows[c].floor,
+				trows[c].pause, trows[ncounts + c].floor, trows[ncounts + c].pause,
+				trows[c].naive, trows[ncounts + c].naive);
 	}
 }
 
