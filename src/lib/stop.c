@@ -564,6 +564,57 @@ static void restore_self(struct lp_world *w)
 	timed_end(w);
 }
 
+/*
+ * Threads that never stopped can only be detached once they do: they are
+ * waited for after everyone else runs again, all of them at once, until
+ * each has stopped or ended.  Not one after the other: the kernel reports
+ * a main thread's exit only once every other thread of the process is
+ * reaped, and a traced thread that ends waits for its tracer, us, to reap
+ * it; a blocking wait for the main thread first waited for ever
+ * (exitrace.sh, the workers ending one by one).  Our interrupt may have
+ * cut their system call short as it did the others'.
+ */
+#define UNSTOPPED_NAP_MAX_NS 10000000L
+
+static void release_unstopped(struct lp_world *w)
+{
+	struct lp_ctx *ctx = w->proc->ctx;
+	long nap = NAP_MIN_NS;
+	size_t i, left;
+
+	for (i = 0; i < w->n; i++) {
+		struct lp_thread *t = &w->th[i];
+
+		if (t->seized && !t->stopped && !t->gone &&
+		    ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL))
+			t->gone = true;
+	}
+	do {
+		left = 0;
+		for (i = 0; i < w->n; i++) {
+			struct lp_thread *t = &w->th[i];
+			int r;
+
+			if (!t->seized || t->stopped || t->gone)
+				continue;
+			r = wait_stopped_flags(ctx, t, WAIT_NOHANG);
+			if (r == 1) {
+				left++;
+				continue;
+			}
+			if (r == 0)
+				lp_thread_fix_eintr(w->proc, t);
+			lp_thread_release(ctx, t);
+		}
+		if (left) {
+			struct timespec ts = { 0, nap };
+
+			nanosleep(&ts, NULL);
+			nap = nap * 2 > UNSTOPPED_NAP_MAX_NS ? UNSTOPPED_NAP_MAX_NS : nap * 2;
+		}
+	} while (left);
+}
+
 void lp_world_release(struct lp_world *w)
 {
 	size_t i;
@@ -576,16 +627,7 @@ void lp_world_release(struct lp_world *w)
 		lp_thread_release(w->proc->ctx, &w->th[i]);
 	}
 	w->t_last_resume = lp_now_ms();
-	/* Threads that never stopped can only be detached once they do:
-	 * wait for them after everyone else runs again.  Our interrupt may
-	 * have cut their system call short as it did the others'. */
-	for (i = 0; i < w->n; i++) {
-		struct lp_thread *t = &w->th[i];
-
-		if (t->seized && !t->stopped && !t->gone && !lp_thread_stop(w->proc->ctx, t))
-			lp_thread_fix_eintr(w->proc, t);
-		lp_thread_release(w->proc->ctx, t);
-	}
+	release_unstopped(w);
 	restore_self(w);
 	/* forget the threads: the next stop starts afresh */
 	w->n = 0;
