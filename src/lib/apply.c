@@ -698,14 +698,16 @@ static int journal_image(const struct txn *x, bool final, uint64_t gen, uint8_t 
 	return err;
 }
 
-/* The flags of the reverted patches whose code a frame holds. */
+/* The flags of the reverted patches whose code a frame holds: what the
+ * final journal depends on (a stray mapping, which no record names, is
+ * not in it, and must not send the commit to a new serialization). */
 static uint64_t in_use_key(const struct txn *x)
 {
 	uint64_t key = 0;
 	size_t i;
 
 	for (i = 0; i < x->num; i++)
-		if (x->um[i].in_use)
+		if (x->um[i].in_use && x->um[i].rec >= 0)
 			key |= 1ULL << i;
 	return key;
 }
@@ -744,15 +746,14 @@ static void journal_prepare(struct txn *x, uint64_t gen0)
 static int write_journal(struct txn *x, bool final)
 {
 	const struct jimage *p = &x->jpre[final];
-	uint64_t gen = ++x->j->gen;
-
-	if (final && x->jpre[2].ok && in_use_key(x) == x->jpre[2].key)
-		p = &x->jpre[2];
+	uint64_t gen = ++x->j->gen, key = final ? in_use_key(x) : 0;
 	uint8_t *img = NULL;
 	size_t len;
 	int err = 0;
 
-	if (p->ok && p->gen == gen && p->time == x->rec.time && (!final || in_use_key(x) == p->key)) {
+	if (final && x->jpre[2].ok && key == x->jpre[2].key)
+		p = &x->jpre[2];
+	if (p->ok && p->gen == gen && p->time == x->rec.time && (!final || key == p->key)) {
 		len = p->len;
 	} else {
 		err = journal_image(x, final, gen, &img, &len);
@@ -1613,7 +1614,12 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 		int safe;
 
 		/* 3. stop the world */
-		attempts++;
+		if (attempts++) {
+			/* the time the journal records is the last attempt's
+			 * (its images are made again, before the stop) */
+			x->rec.time = (int64_t)time(NULL);
+			journal_prepare(x, gen0);
+		}
 		err = seize_world(x, &w, deadline);
 		/*
 		 * Is the journal as we read it?  Checked once every thread is
@@ -1664,9 +1670,10 @@ static int run(struct txn *x, double timeout_ms, struct lp_apply_result *res)
 			backoff *= 2;
 	}
 
-	/* 5. commit */
+	/* 5. commit (the time recorded is that of the images made before
+	 * the stop: setting it again here made a second's turn between the
+	 * two serialize the journal again inside the pause) */
 	x->j->gen = gen0;
-	x->rec.time = (int64_t)time(NULL);
 	err = apply_moves(x);
 	if (!err)
 		err = write_journal(x, false);
