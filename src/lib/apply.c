@@ -1883,11 +1883,14 @@ static int begin(struct lp_ctx *ctx, pid_t pid, double timeout_ms, struct txn *x
  * A failure while the target died is its death, whichever of our calls
  * saw it first (a thread gone under a ptrace call, memory gone under a
  * write, a journal that cannot be written): one status for all of them.
+ * "Not applied" too: a process on its way out may have no memory left,
+ * and so no journal to read (exitrace.sh: a revert right after an apply
+ * said "not applied" when a worker's _exit() took the process down).
  */
 static int death_or(struct txn *x, int err)
 {
-	if (err >= 0 || err == -LP_EEXITED || err == -LP_EAPPLIED || err == -LP_ENOTAPPLIED ||
-	    err == -EINVAL || !x->proc || !lp_proc_dying(x->proc))
+	if (err >= 0 || err == -LP_EEXITED || err == -LP_EAPPLIED || err == -EINVAL ||
+	    !x->proc || !lp_proc_dying(x->proc))
 		return err;
 	return lp_fail(x->ctx, -LP_EEXITED, "process %d exited during the operation",
 		       x->proc->pid);
