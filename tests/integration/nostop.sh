@@ -10,9 +10,11 @@
 #    naming the thread, and the target runs on unpatched.  (The command
 #    returns when the thread leaves vfork(): only a stopped thread can be
 #    detached.)
+#  - with the main thread in vfork() too, and the target killed while the
+#    command waits for the two threads: it ends, with status 11 (or 3).
 # The stop waits for each thread in a blocking waitpid() that a timer cuts
 # short: without the timer the first stop would wait for the thread and
-# succeed, and both cases would fail.
+# succeed, and the first two cases would fail.
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
 
@@ -57,4 +59,47 @@ grep -q "thread $VFORK_TID did not stop" "$LP_OUT" ||
 expect_value 42
 expect_patches "after the refused apply"
 stop_target "$TARGET_PID"
+
+log "--- the main thread in vfork() too, the target killed meanwhile: the command ends"
+# After a stop, the command waits for the threads that did not stop, here
+# the main thread and another.  The target killed meanwhile, the command
+# must reap what it traces and end, saying that the process exited.
+both_in_vfork() {
+	[ "$(grep -c '^vfork-start ' "$TARGET_OUT")" -eq 2 ] || return 1
+	for _t in $(sed -n 's/^vfork-start //p' "$TARGET_OUT"); do
+		[ "$(proc_state "$TARGET_PID/task/$_t")" = D ] || return 1
+	done
+}
+start_target "$T/rev" -v 3000 -V 2
+wait_ready
+_n=0
+until both_in_vfork; do
+	[ "$_n" -lt 50 ] || fail "the target's two threads never waited in vfork()"
+	sleep 0.1
+	_n=$((_n + 1))
+done
+log "threads $(sed -n 's/^vfork-start //p' "$TARGET_OUT" | tr '\n' ' ')wait in vfork()"
+"$LIVEPATCH" apply --timeout 1 "$TARGET_PID" "$T/answer.lpatch" >"$T/killed.out" 2>&1 &
+lp=$!
+# past the first stop's wait (250 ms): the command waits for the two
+sleep 0.7
+kill -KILL "$TARGET_PID"
+_n=0
+while kill -0 "$lp" 2>/dev/null && [ "$_n" -lt 100 ]; do
+	sleep 0.1
+	_n=$((_n + 1))
+done
+if kill -0 "$lp" 2>/dev/null; then
+	kill -KILL "$lp"
+	fail "livepatch did not end within 10 s of the target's death: $(cat "$T/killed.out")"
+fi
+wait "$lp"
+st=$?
+log "livepatch: status $st: $(cat "$T/killed.out")"
+case $st in
+3 | 11) ;;
+*) fail "livepatch said status $st for a target killed under it: $(cat "$T/killed.out")" ;;
+esac
+wait "$TARGET_PID" 2>/dev/null
+forget_target "$TARGET_PID"
 log "ok"

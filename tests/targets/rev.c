@@ -4,7 +4,7 @@
  * coming back is what these tests want (it never prints "regressed"), and
  * on demand it forks, or parks a thread in a function a patch replaced.
  *
- * Usage: rev [-f CHILD_PREFIX] [-g FIFO] [-v MS] [N]
+ * Usage: rev [-f CHILD_PREFIX] [-g FIFO] [-v MS [-V]] [N]
  *
  * N worker threads (default 2) call answer(21) (libanswer.c: 42 until it
  * is patched) in a tight loop and store the latest result in their own
@@ -32,6 +32,8 @@
  *    exits: the thread sits that long in an uninterruptible wait, where no
  *    ptrace interrupt stops it.  It prints "vfork-start TID" before the
  *    call and "vfork-end" after it.  The child dies with the process.
+ * -V: with -v, the main thread does the same, after starting the others
+ *    (before it takes any signal).
  *
  * SIGUSR1, SIGUSR2 and SIGHUP are blocked in every thread and taken with
  * sigwait (SIGHUP only with -g).  Every line is flushed at once, so that a
@@ -43,6 +45,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,10 +263,11 @@ int main(int argc, char **argv)
 	struct timespec tick = { 0, 20 * 1000 * 1000 };
 	unsigned long seq = 0;
 	long nworkers = 2, vfork_ms = 0;
+	bool vfork_main = false;
 	sigset_t block, wait_set;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "f:g:v:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:g:v:V")) != -1) {
 		switch (opt) {
 		case 'f':
 			child_prefix = optarg;
@@ -274,8 +278,11 @@ int main(int argc, char **argv)
 		case 'v':
 			vfork_ms = strtol(optarg, NULL, 10);
 			break;
+		case 'V':
+			vfork_main = true;
+			break;
 		default:
-			fprintf(stderr, "usage: rev [-f CHILD_PREFIX] [-g FIFO] [-v MS] [THREADS]\n");
+			fprintf(stderr, "usage: rev [-f CHILD_PREFIX] [-g FIFO] [-v MS [-V]] [THREADS]\n");
 			return 2;
 		}
 	}
@@ -284,7 +291,7 @@ int main(int argc, char **argv)
 
 		nworkers = strtol(argv[optind], &end, 10);
 		if (*end || nworkers < 1 || nworkers > MAX_THREADS || optind + 1 < argc) {
-			fprintf(stderr, "usage: rev [-f CHILD_PREFIX] [-g FIFO] [-v MS] [THREADS]\n");
+			fprintf(stderr, "usage: rev [-f CHILD_PREFIX] [-g FIFO] [-v MS [-V]] [THREADS]\n");
 			return 2;
 		}
 	}
@@ -310,6 +317,8 @@ int main(int argc, char **argv)
 		if (err)
 			die("pthread_create", err);
 		pthread_detach(tid);
+		if (vfork_main)
+			vfork_once((void *)(intptr_t)vfork_ms);
 	}
 
 	for (;;) {
