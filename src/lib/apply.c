@@ -781,14 +781,23 @@ static int write_journal(struct txn *x, bool final)
 static int borrow_once(struct lp_proc *proc, struct lp_thread *t)
 {
 	pid_t *tids;
-	size_t n, i;
+	size_t n, i, k;
 	int err;
 
 	err = lp_proc_tasks(proc->pid, &tids, &n);
 	if (err)
 		return lp_fail(proc->ctx, -LP_EEXITED, "process %d exited", proc->pid);
-	for (i = 0; i < n; i++) {
-		if (lp_proc_task_state(proc->pid, tids[i]) == 'S') {
+	/* a sleeping thread first; failing that, not one in an
+	 * uninterruptible wait (a vfork() parent), which no interrupt stops
+	 * until it leaves the wait (tests/integration/nostop.sh) */
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < n; i++) {
+			char st = lp_proc_task_state(proc->pid, tids[i]);
+
+			if (k == 0 ? st == 'S' : st != 'D' && st != 'Z' && st != 'X' && st != 0)
+				break;
+		}
+		if (i < n) {
 			pid_t tmp = tids[0];
 
 			tids[0] = tids[i];
