@@ -571,7 +571,7 @@ static void restore_self(struct lp_world *w)
  * a main thread's exit only once every other thread of the process is
  * reaped, and a traced thread that ends waits for its tracer, us, to reap
  * it; a blocking wait for the main thread first waited for ever
- * (exitrace.sh, the workers ending one by one).  Our interrupt may have
+ * (exitrace.sh, nostop.sh).  Our interrupt may have
  * cut their system call short as it did the others'.
  */
 #define UNSTOPPED_NAP_MAX_NS 10000000L

@@ -62,8 +62,12 @@ stop_target "$TARGET_PID"
 
 log "--- the main thread in vfork() too, the target killed meanwhile: the command ends"
 # After a stop, the command waits for the threads that did not stop, here
-# the main thread and another.  The target killed meanwhile, the command
-# must reap what it traces and end, saying that the process exited.
+# the main thread and another.  The target killed meanwhile, the kernel
+# reports the main thread's exit only once the other thread is reaped,
+# and that one, traced, waits for the command to reap it: a wait for the
+# main thread first waited for ever.  The command must end, saying that
+# the process exited.  (The borrow for the load takes neither thread:
+# no interrupt stops a thread in vfork().)
 both_in_vfork() {
 	[ "$(grep -c '^vfork-start ' "$TARGET_OUT")" -eq 2 ] || return 1
 	for _t in $(sed -n 's/^vfork-start //p' "$TARGET_OUT"); do
