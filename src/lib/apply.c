@@ -781,7 +781,7 @@ static int write_journal(struct txn *x, bool final)
 static int borrow_once(struct lp_proc *proc, struct lp_thread *t)
 {
 	pid_t *tids;
-	size_t n, i, k;
+	size_t n, i, pick;
 	int err;
 
 	err = lp_proc_tasks(proc->pid, &tids, &n);
@@ -790,20 +790,19 @@ static int borrow_once(struct lp_proc *proc, struct lp_thread *t)
 	/* a sleeping thread first; failing that, not one in an
 	 * uninterruptible wait (a vfork() parent), which no interrupt stops
 	 * until it leaves the wait (tests/integration/nostop.sh) */
-	for (k = 0; k < 2; k++) {
-		for (i = 0; i < n; i++) {
-			char st = lp_proc_task_state(proc->pid, tids[i]);
+	for (i = 0, pick = n; i < n; i++) {
+		char st = lp_proc_task_state(proc->pid, tids[i]);
 
-			if (k == 0 ? st == 'S' : st != 'D' && st != 'Z' && st != 'X' && st != 0)
-				break;
-		}
-		if (i < n) {
-			pid_t tmp = tids[0];
-
-			tids[0] = tids[i];
-			tids[i] = tmp;
+		if (st == 'S' || (pick == n && st && !strchr("DZX", st)))
+			pick = i;
+		if (st == 'S')
 			break;
-		}
+	}
+	if (pick < n) {
+		pid_t tmp = tids[0];
+
+		tids[0] = tids[pick];
+		tids[pick] = tmp;
 	}
 	err = -ESRCH;
 	for (i = 0; i < n && err == -ESRCH; i++) {
