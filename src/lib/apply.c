@@ -1037,14 +1037,10 @@ struct range {
  */
 static bool journal_still_ours(struct txn *x, const struct lp_journal *now)
 {
-	uint8_t hdr[16];
 	uint64_t gen;
 
-	if (!x->jfinal || !still_mapped(now, x->jaddr, "journal", x->jino) ||
-	    lp_proc_read(x->proc, x->jaddr, hdr, 16) || memcmp(hdr, LP_JOURNAL_MAGIC, 8))
-		return false;
-	memcpy(&gen, hdr + 8, 8);
-	return gen == x->jfinal;
+	return x->jfinal && still_mapped(now, x->jaddr, "journal", x->jino) &&
+	       !lp_journal_gen_at(x->proc, x->jaddr, &gen) && gen == x->jfinal;
 }
 
 /*
@@ -1530,19 +1526,16 @@ static int check_journal(struct txn *x, uint64_t gen)
 	}
 	for (i = 0; i < now->nmaps && !changed; i++) {
 		const struct lp_jmap *then;
-		uint8_t hdr[16] = { 0 };
-		uint64_t g;
+		uint64_t g = 0;
 		bool valid;
 
 		m = &now->maps[i];
 		if (strcmp(m->name, "journal") ||
 		    (x->jnew && m->start == x->jaddr && m->ino == x->jino))
 			continue;
-		valid = !lp_proc_read(x->proc, m->start, hdr, 16) &&
-			!memcmp(hdr, LP_JOURNAL_MAGIC, 8);
+		valid = !lp_journal_gen_at(x->proc, m->start, &g);
 		if (x->j->addr && m->start == x->j->addr && m->ino == x->j->ino) {
 			found = true;
-			memcpy(&g, hdr + 8, 8);
 			changed = !valid || g != gen;
 			continue;
 		}

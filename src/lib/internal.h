@@ -509,6 +509,9 @@ struct lp_journal {
 int lp_journal_load(struct lp_proc *proc, struct lp_journal **out);
 /* Only the mappings (j->maps), not the journal's content. */
 int lp_journal_maps(struct lp_proc *proc, struct lp_journal **out);
+/* The generation of the journal copy at @addr in the target: 0, or 1 when
+ * it holds none (never written, moved, not a journal), or an error. */
+int lp_journal_gen_at(struct lp_proc *proc, uint64_t addr, uint64_t *gen);
 /* The mapping of @j named @name that starts at @start, or NULL. */
 const struct lp_jmap *lp_journal_map_at(const struct lp_journal *j, uint64_t start,
 					const char *name);

@@ -442,6 +442,19 @@ static int read_copy(struct lp_proc *proc, uint64_t start, uint64_t end,
 	return 0;
 }
 
+int lp_journal_gen_at(struct lp_proc *proc, uint64_t addr, uint64_t *gen)
+{
+	uint8_t hdr[16];
+	int err = lp_proc_read(proc, addr, hdr, sizeof(hdr));
+
+	if (err)
+		return err;
+	if (memcmp(hdr, MAGIC, 8))
+		return 1;
+	memcpy(gen, hdr + 8, 8);
+	return 0;
+}
+
 int lp_journal_maps(struct lp_proc *proc, struct lp_journal **out)
 {
 	struct lp_journal *j = calloc(1, sizeof(*j));
