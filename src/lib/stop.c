@@ -164,6 +164,15 @@ static bool any_blocked(struct lp_world *w, size_t first)
 #define NAP_MIN_NS 10000L
 #define NAP_MAX_NS 128000L
 
+/* Sleep *@ns, and double it up to @max for the next nap. */
+static void nap_grow(long *ns, long max)
+{
+	struct timespec ts = { 0, *ns };
+
+	nanosleep(&ts, NULL);
+	*ns = *ns * 2 > max ? max : *ns * 2;
+}
+
 static void arm(struct lp_world *w, long first_ms)
 {
 	struct itimerspec its = {
@@ -203,10 +212,7 @@ static void collect_stops(struct lp_world *w, size_t first)
 			} else if (w->chld_blocked && w->n - i <= FEW) {
 				sigtimedwait(&chld, NULL, &tick);
 			} else {
-				struct timespec ts = { 0, nap };
-
-				nanosleep(&ts, NULL);
-				nap = nap * 2 > NAP_MAX_NS ? NAP_MAX_NS : nap * 2;
+				nap_grow(&nap, NAP_MAX_NS);
 			}
 		}
 	}
@@ -571,8 +577,8 @@ static void restore_self(struct lp_world *w)
  * a main thread's exit only once every other thread of the process is
  * reaped, and a traced thread that ends waits for its tracer, us, to reap
  * it; a blocking wait for the main thread first waited for ever
- * (exitrace.sh, nostop.sh).  Our interrupt may have
- * cut their system call short as it did the others'.
+ * (exitrace.sh, nostop.sh).  Our interrupt may have cut their system
+ * call short as it did the others'.
  */
 #define UNSTOPPED_NAP_MAX_NS 10000000L
 
@@ -606,12 +612,8 @@ static void release_unstopped(struct lp_world *w)
 				lp_thread_fix_eintr(w->proc, t);
 			lp_thread_release(ctx, t);
 		}
-		if (left) {
-			struct timespec ts = { 0, nap };
-
-			nanosleep(&ts, NULL);
-			nap = nap * 2 > UNSTOPPED_NAP_MAX_NS ? UNSTOPPED_NAP_MAX_NS : nap * 2;
-		}
+		if (left)
+			nap_grow(&nap, UNSTOPPED_NAP_MAX_NS);
 	} while (left);
 }
 
