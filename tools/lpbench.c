@@ -132,10 +132,9 @@ static void csv_row(const char *section, const char *kind, long threads, long fu
  * commands we time run at our priority (nice -20 when allowed: on a
  * machine of busy threads a command at the default priority waits about
  * a second for each of its turns on a CPU, long before it gets to raise
- * its own); the targets, and livepatch in the latency section, at the
- * default priority (@normal).
+ * its own); the targets at the default priority (@normal).  (The latency
+ * section lowers ours to the default for its commands.)
  */
-static bool cli_normal; /* livepatch at the default priority too */
 static bool cli_idle;   /* livepatch at SCHED_IDLE, as chrt --idle 0 runs it */
 
 static pid_t spawn_as(char *const argv[], int *out, bool err, bool normal)
@@ -176,7 +175,7 @@ static pid_t spawn_as(char *const argv[], int *out, bool err, bool normal)
 		die("cannot start %s: %s", argv[0], strerror(rc));
 	/* (the child starts at our priority for the moment it takes to get
 	 * here) */
-	if (normal || cli_normal)
+	if (normal)
 		setpriority(PRIO_PROCESS, pid, 0);
 	close(p[1]);
 	*out = p[0];
@@ -1092,7 +1091,6 @@ static void section_latency(void)
 	if (errno)
 		nice0 = 0;
 	setpriority(PRIO_PROCESS, 0, 0);
-	cli_normal = true;
 	usleep(1000000); /* warm-up */
 	/* without patching, as long as the paced phase */
 	phase(1);
@@ -1111,7 +1109,6 @@ static void section_latency(void)
 	phase(5);
 	patch_cycles(spawn_true, NULL, id, sizeof(id), PACE_MS, pauses2, &spawn_s);
 	phase(NPHASES);
-	cli_normal = false;
 	setpriority(PRIO_PROCESS, 0, nice0);
 	for (i = 0; i < CLIENTS; i++) {
 		pthread_join(clients[i].th, NULL);
