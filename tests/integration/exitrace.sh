@@ -123,9 +123,15 @@ if [ "${1:-}" = --pidns ]; then
 		# until livepatch reaps it: no reuse is possible then.)
 		wait "$old"
 		echo "old $old $?"
+		# The next PID is the old one; the PIDs after it come from
+		# where they were, not from the bottom again: the guard below
+		# must not get livepatch's PID, reaped by the wait for strace,
+		# or "wait $lpp" waits for the guard (status 137 after 30 s).
+		last=$(cat /proc/sys/kernel/ns_last_pid)
 		echo $((old - 1)) >/proc/sys/kernel/ns_last_pid
 		"$target" never 0 1 >"$d/new.out" 2>&1 &
 		new=$!
+		echo "$last" >/proc/sys/kernel/ns_last_pid
 		echo "new $new"
 		ready_in "$d/new.out" || echo "error the new target did not start"
 	fi
