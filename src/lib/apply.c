@@ -920,29 +920,6 @@ static int journal_need(struct txn *x, size_t *need)
 	return 0;
 }
 
-/*
- * The inodes of the mappings this transaction works with, read while the
- * borrowed thread keeps any other run from committing, and so from
- * unmapping them: the journal it read, and what load() mapped (none for
- * a patch in anonymous memory, which no other run would take for ours).
- */
-static int own_inodes(struct txn *x)
-{
-	const struct lp_jmap *m;
-	struct lp_journal *now;
-	int err = lp_journal_maps(x->proc, &now);
-
-	if (err)
-		return lp_fail(x->ctx, err, "cannot read the mappings of process %d: %s",
-			       x->proc->pid, lp_strerror(err));
-	m = x->ld.size ? lp_journal_map_at(now, x->ld.base, x->patch->id) : NULL;
-	x->ld_ino = m ? m->ino : 0;
-	m = x->jnew ? lp_journal_map_at(now, x->jaddr, "journal") : NULL;
-	x->jino = x->jnew ? (m ? m->ino : 0) : x->j->ino;
-	lp_journal_free(now);
-	return 0;
-}
-
 /* Step 2: load the patch and make room for the journal. */
 static int load(struct txn *x, struct lp_unwinder *u)
 {
@@ -981,12 +958,16 @@ static int load(struct txn *x, struct lp_unwinder *u)
 	} else {
 		/* room to grow, so that most applies write in place */
 		x->jsize = need * 2 < 16384 ? 16384 : need * 2;
-		err = lp_map_journal(proc, &t, x->jsize, &x->jaddr);
+		err = lp_map_journal(proc, &t, x->jsize, &x->jaddr, &x->jino);
 		if (!err)
 			x->jnew = true;
 	}
-	if (!err)
-		err = own_inodes(x);
+	/* the inodes of what we use, so that no other run's mapping made at
+	 * the same address since is taken for ours (a patch in anonymous
+	 * memory has none, and no other run would take it for ours) */
+	x->ld_ino = x->ld.size ? x->ld.ino : 0;
+	if (!x->jnew)
+		x->jino = x->j->ino;
 	if (err && x->jnew) {
 		lp_remote_unmap(proc, &t, x->jaddr, x->jsize);
 		x->jnew = false;

@@ -436,6 +436,7 @@ struct lp_load {
 	uint64_t base;   /* runtime address of the patch's vaddr 0 */
 	uint64_t size;   /* bytes reserved */
 	uint64_t *new_addr; /* runtime address of each replacement */
+	uint64_t ino;    /* the inode of the memfd it is mapped from (0: none) */
 };
 
 /* Map @patch into the process through borrowed thread @t (stopped). */
@@ -447,7 +448,7 @@ int lp_unload_patch(struct lp_proc *proc, struct lp_thread *t,
 void lp_load_free(struct lp_load *load);
 /* A new, empty journal mapping of @size bytes in the process. */
 int lp_map_journal(struct lp_proc *proc, struct lp_thread *t, uint64_t size,
-		   uint64_t *addr);
+		   uint64_t *addr, uint64_t *ino);
 int lp_remote_unmap(struct lp_proc *proc, struct lp_thread *t, uint64_t addr,
 		    uint64_t size);
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -80,11 +81,14 @@ static void remote_close(struct lp_proc *proc, struct lp_thread *t,
  * run finds the patch's ELF (and its unwind tables) through map_files,
  * which lets it walk the stack of a thread running in the patch's code.
  * The file's bytes are written by us, through /proc/PID/fd.  Returns the
- * target's fd, or a negative error (then plain anonymous memory is used).
+ * target's fd, or a negative error (then plain anonymous memory is used);
+ * *ino is the file's inode, which its mappings show in /proc/PID/maps.
  */
 static int make_memfd(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
-		      const char *suffix, const void *data, size_t len, uint64_t size)
+		      const char *suffix, const void *data, size_t len, uint64_t size,
+		      uint64_t *ino)
 {
+	struct stat st;
 	char name[64], path[96];
 	size_t nlen;
 	/* the name goes below the thread's red zone: unused stack, as the
@@ -107,8 +111,10 @@ static int make_memfd(struct lp_proc *proc, struct lp_thread *t, uint64_t insn,
 	lfd = open(path, O_RDWR | O_CLOEXEC);
 	err = lfd < 0 ? -errno : 0;
 	if (!err && ((len && pwrite(lfd, data, len, 0) != (ssize_t)len) ||
-		     ftruncate(lfd, (off_t)(size > len ? size : len))))
+		     ftruncate(lfd, (off_t)(size > len ? size : len)) || fstat(lfd, &st)))
 		err = -EIO;
+	if (!err)
+		*ino = st.st_ino;
 	if (lfd >= 0)
 		close(lfd);
 	if (err) {
@@ -364,7 +370,7 @@ int lp_load_patch(struct lp_proc *proc, struct lp_thread *t,
 		if (e > span)
 			span = e;
 	}
-	fd = make_memfd(proc, t, insn, patch->id, file, fsize, span);
+	fd = make_memfd(proc, t, insn, patch->id, file, fsize, span, &out->ino);
 	if (fd < 0)
 		lp_debug(proc->ctx, "no memfd for the patch (%s): anonymous memory instead",
 			 strerror(-fd));
@@ -429,7 +435,7 @@ void lp_load_free(struct lp_load *load)
 }
 
 int lp_map_journal(struct lp_proc *proc, struct lp_thread *t, uint64_t size,
-		   uint64_t *addr)
+		   uint64_t *addr, uint64_t *ino)
 {
 	uint64_t insn;
 	int err = lp_proc_find_syscall_insn(proc, &insn), fd;
@@ -437,7 +443,7 @@ int lp_map_journal(struct lp_proc *proc, struct lp_thread *t, uint64_t size,
 	if (err)
 		return err;
 	size = PAGE_UP(size);
-	fd = make_memfd(proc, t, insn, "journal", NULL, 0, size);
+	fd = make_memfd(proc, t, insn, "journal", NULL, 0, size, ino);
 	if (fd < 0)
 		return lp_fail(proc->ctx, fd, "cannot create the patch journal in process %d: %s",
 			       proc->pid, strerror(-fd));
