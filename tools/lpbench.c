@@ -1451,10 +1451,14 @@ static void goals(void)
 	goal("pads cost <= 1% on the call-heavy micro-benchmark", calls_done && !isnan(pads_cost),
 	     pads_cost <= 1.0, "median %+.1f%% over builds and kernels (%+.1f%% to %+.1f%%)",
 	     pads_cost, pads_min, pads_max);
-	goal("p99 while patching within 1.5x", !isnan(p99_base), p99_ratio[W_CLI] <= 1.5,
-	     "%.2fx with the livepatch command, in %d ms windows with an apply or revert against the quiet windows between them (at SCHED_IDLE: %.2fx; liblivepatch in a resident process: %.2fx; back to back: %.2fx; starting /bin/true a window: %.2fx)",
-	     p99_ratio[W_CLI], WINDOW_MS, p99_ratio[W_CLI_IDLE], p99_ratio[W_LIB],
-	     p99_ratio[W_B2B], p99_ratio[W_TRUE]);
+	goal("p99 while patching within 1.5x, the livepatch command", !isnan(p99_base),
+	     p99_ratio[W_CLI] <= 1.5,
+	     "%.2fx, in %d ms windows with an apply or revert against the quiet windows between them (at SCHED_IDLE: %.2fx; back to back: %.2fx; starting /bin/true a window: %.2fx)",
+	     p99_ratio[W_CLI], WINDOW_MS, p99_ratio[W_CLI_IDLE], p99_ratio[W_B2B],
+	     p99_ratio[W_TRUE]);
+	goal("p99 while patching within 1.5x, liblivepatch in a resident process",
+	     !isnan(p99_base), p99_ratio[W_LIB] <= 1.5, "%.2fx, in the same windows",
+	     p99_ratio[W_LIB]);
 	goal("stretch: pause/floor <= 1.0", ntrows, worst_naive <= 1.0,
 	     "worst %.2f (%s, %ld threads); against the floor without its seizes, worst %.2f",
 	     worst_naive, wn ? wn->kind : "-", wn ? wn->threads : 0L, worst);
