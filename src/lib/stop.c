@@ -27,9 +27,17 @@
 
 int lp_thread_seize(struct lp_ctx *ctx, struct lp_thread *t)
 {
-	/* No PTRACE_O_EXITKILL: if we die, the kernel detaches and the
-	 * target runs on. */
-	if (ptrace(PTRACE_SEIZE, t->tid, NULL, NULL)) {
+	/*
+	 * No PTRACE_O_EXITKILL: if we die, the kernel detaches and the
+	 * target runs on.  PTRACE_O_TRACEEXIT: a thread that ends between
+	 * its seize and its stop reports a stop on its way out, where we let
+	 * it go; else a main thread that ended alone (pthread_exit(), the
+	 * others running on) would report nothing until the whole process
+	 * ends, and a wait for its stop would last as long
+	 * (tests/integration/exitrace.sh, "main thread ended at").  A
+	 * SIGKILL, which ends every thread, makes no such stop.
+	 */
+	if (ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(long)PTRACE_O_TRACEEXIT)) {
 		int err = -errno;
 
 		/* The kernel says EPERM, not ESRCH, for a thread that is
@@ -85,6 +93,15 @@ static int wait_stopped_flags(struct lp_ctx *ctx, struct lp_thread *t, enum wait
 			return -ESRCH;
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			t->gone = true;
+			return -ESRCH;
+		}
+		if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_EXIT) {
+			/* on its way out (see lp_thread_seize()): it runs no
+			 * more code of its own; let it finish */
+			ptrace(PTRACE_DETACH, t->tid, NULL, NULL);
+			lp_debug(ctx, "thread %d ended before its stop", t->tid);
+			t->seized = false;
 			t->gone = true;
 			return -ESRCH;
 		}

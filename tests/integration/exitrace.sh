@@ -26,7 +26,13 @@
 #    jump.  While livepatch is held the test kills the target with
 #    SIGKILL, and reaps it as soon as it can.  Each case runs in a PID
 #    namespace of its own, whose /proc shows only its own processes.
-# 3. The same with PID reuse, where livepatch has no thread of the target
+# 3. The main thread ending alone (pthread_exit(), the other threads
+#    running on) at a chosen point where livepatch holds it seized but not
+#    yet stopped: at the borrow, and at the stop of every thread.  A main
+#    thread that ends so reports no stop, and its end only once the whole
+#    process has ended; livepatch must not wait for either, but patch the
+#    process (status 0) and leave it running.
+# 4. The same as 2 with PID reuse, where livepatch has no thread of the target
 #    seized (before the first seize, and between the load and the stop; a
 #    seized thread that dies stays a zombie, its PID taken, until
 #    livepatch reaps it): once the target is killed and reaped, the test
@@ -35,21 +41,23 @@
 #    notice that the process is not the one it started with (status 3 or
 #    11, not 0) and leave the new one alone: not stopped, not traced,
 #    nothing mapped, unpatched.
-# The default run kills the target at 4 of the points, and reuses its PID
-# at both; the long run (LP_LONG=1) kills it at all 8.
+# The default run kills the target at 4 of the points, ends its main
+# thread at both of 3, and reuses its PID at both of 4; the long run
+# (LP_LONG=1) kills it at all 8.
 #
 # Every case runs before the verdict: the failures are listed together.
 
-# ---- inside the PID namespace (parts 2 and 3) -----------------------------------
-# exitrace.sh --pidns LIVEPATCH TARGET PATCH DIR REUSE SYSCALL NR WHEN: run
-# as PID 1 of a new PID namespace (with its own /proc): start "TARGET
+# ---- inside the PID namespace (parts 2 to 4) -----------------------------------
+# exitrace.sh --pidns LIVEPATCH TARGET PATCH DIR REUSE SYSCALL NR WHEN HOW:
+# run as PID 1 of a new PID namespace (with its own /proc): start "TARGET
 # never 0 1" (tests/targets/dying.c, whose main thread always waits in the
 # same call: livepatch makes the same calls each time), apply PATCH under
-# strace held at call WHEN of SYSCALL (number NR), kill the target then,
-# and with REUSE=1 start a new one with the same PID.  Prints "KEY VALUE"
-# lines for the test.
+# strace held at call WHEN of SYSCALL (number NR), kill the target then
+# (HOW kill), and with REUSE=1 start a new one with the same PID; or (HOW
+# leader) start "TARGET zombie 0 1" and end its main thread then.  Prints
+# "KEY VALUE" lines for the test.
 if [ "${1:-}" = --pidns ]; then
-	lp=$2 target=$3 patch=$4 d=$5 reuse=$6 sys=$7 nr=$8 when=$9
+	lp=$2 target=$3 patch=$4 d=$5 reuse=$6 sys=$7 nr=$8 when=$9 how=${10:-kill}
 
 	# ready_in FILE: wait (5 s at most) for "ready" in FILE.
 	ready_in() {
@@ -67,7 +75,9 @@ if [ "${1:-}" = --pidns ]; then
 		done
 	}
 
-	"$target" never 0 1 >"$d/old.out" 2>&1 &
+	mode=never
+	[ "$how" = leader ] && mode=zombie
+	"$target" "$mode" 0 1 >"$d/old.out" 2>&1 &
 	old=$!
 	ready_in "$d/old.out" || { echo "error the target did not start"; exit 1; }
 	# livepatch, our child, stops itself before it starts, so that strace
@@ -115,7 +125,21 @@ if [ "${1:-}" = --pidns ]; then
 		echo "error the target is traced at this point: no PID reuse"
 		reuse=0
 	fi
-	kill -KILL "$old"
+	if [ "$how" = leader ]; then
+		# its main thread ends (pthread_exit()): a zombie, or stopped
+		# on its way out (traced by livepatch)
+		kill -USR1 "$old"
+		n=0
+		until [ "$n" -ge 500 ]; do
+			state=$(sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$old/task/$old/stat")
+			case $state in Z | t) break ;; esac
+			sleep 0.01
+			n=$((n + 1))
+		done
+		echo "leader-state $state"
+	else
+		kill -KILL "$old"
+	fi
 	if [ "$reuse" = 1 ]; then
 		# At these points livepatch has no thread of the target seized:
 		# the killed target is reaped at once and its PID is free.  (A
@@ -143,7 +167,7 @@ if [ "${1:-}" = --pidns ]; then
 		kill -KILL "$lpp"
 	) &
 	guard=$!
-	if [ "$reuse" != 1 ]; then
+	if [ "$reuse" != 1 ] && [ "$how" = kill ]; then
 		# Reaped by its parent as soon as livepatch lets go of it.
 		wait "$old"
 		echo "old $old $?"
@@ -152,6 +176,21 @@ if [ "${1:-}" = --pidns ]; then
 	echo "status $?"
 	kill "$guard"
 	echo "stray $(lp_pids | wc -l)"
+	if [ "$how" = leader ]; then
+		live=0 traced=0
+		for t in "/proc/$old/task/"*; do
+			case $(sed -n 's/^.*) \(.\).*$/\1/p' "$t/stat") in
+			Z | X | x | '') continue ;;
+			esac
+			live=$((live + 1))
+			grep -q '^TracerPid:[[:space:]]*0$' "$t/status" || traced=$((traced + 1))
+		done
+		echo "leader-live $live"
+		echo "leader-traced $traced"
+		echo "leader-mapped $(grep -c 'memfd:livepatch' "/proc/$old/task/$(ls "/proc/$old/task" | tail -n 1)/maps")"
+		kill -KILL "$old"
+		wait "$old"
+	fi
 	if [ -n "$new" ]; then
 		echo "new-state $(sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$new/stat")"
 		echo "new-tracer $(sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$new/status")"
@@ -376,23 +415,26 @@ else
 		/^pread64\(/ { nr++ }
 		/^pread64\(/ && s2 && !rv { rv = nr }
 		/^ptrace\(PTRACE_SEIZE/ { if (++seizes == 2) s2 = np }
+		/^ptrace\(PTRACE_INTERRUPT/ && !bi { bi = np }
+		/^ptrace\(PTRACE_INTERRUPT/ && s2 && !si { si = np }
 		/^ptrace\(PTRACE_DETACH/ && !det { det = np }
 		/^pwrite64\(/ && s2 && !wc { wc = nw }
 		/^pwrite64\(/ && s2 && ++ns == 3 { we = nw }
 		END {
-			printf "P_SEIZE2=%d P_LOAD1=%d P_LOAD2=%d R_VERIFY=%d W_COMMIT=%d W_ENTRY=%d\n",
-				s2, int(det / 3), int(det * 2 / 3), rv, wc, we
+			printf "P_SEIZE2=%d P_LOAD1=%d P_LOAD2=%d R_VERIFY=%d W_COMMIT=%d W_ENTRY=%d P_BINT=%d P_SINT=%d\n",
+				s2, int(det / 3), int(det * 2 / 3), rv, wc, we, bi, si
 		}
 	' "$T/dry.strace")"
 	log "dry run: the stop begins at ptrace call $P_SEIZE2, its checks at" \
 		"pread64 call $R_VERIFY, the commit at pwrite64 call $W_COMMIT; the" \
 		"entry jump is pwrite64 call $W_ENTRY"
 	if [ "$P_SEIZE2" -eq 0 ] || [ "$P_LOAD1" -lt 2 ] || [ "$R_VERIFY" -eq 0 ] || [ "$W_COMMIT" -eq 0 ] ||
-		[ "$W_ENTRY" -eq 0 ]; then
+		[ "$W_ENTRY" -eq 0 ] || [ "$P_BINT" -eq 0 ] || [ "$P_SINT" -le "$P_SEIZE2" ]; then
 		fail "cannot number the calls of the dry run: $(head -c 2000 "$T/dry.strace")"
 	fi
-	# NAME:SYSCALL:NUMBER:WHEN:WAYS, WAYS k (killed) and r (killed, and
-	# the PID reused) in the default run, K and R in the long run only.
+	# NAME:SYSCALL:NUMBER:WHEN:WAYS, WAYS k (killed), r (killed, and the
+	# PID reused) and l (the main thread ended) in the default run, K and
+	# R in the long run only.
 	# PID reuse only where livepatch has no thread of the target seized,
 	# before the first seize and between the load and the stop.
 	points="borrow:ptrace:101:1:Kr load:ptrace:101:$P_LOAD1:K"
@@ -400,28 +442,32 @@ else
 	points="$points verify:pread64:17:$R_VERIFY:k"
 	points="$points commit:pwrite64:18:$W_COMMIT:k pad:pwrite64:18:$((W_ENTRY - 1)):K"
 	points="$points entry:pwrite64:18:$W_ENTRY:k"
+	points="$points borrow-interrupt:ptrace:101:$P_BINT:l stop-interrupt:ptrace:101:$P_SINT:l"
 	[ "${LP_LONG:-}" = 1 ] && points=$(echo "$points" | tr KR kr)
 fi
 started=$(now_ms)
-for reuse in 0 1; do
+for pass in kill reuse leader; do
+	reuse=0 how=kill
+	[ "$pass" = reuse ] && reuse=1
+	[ "$pass" = leader ] && how=leader
 	for point in $points; do
 		name=$(echo "$point" | cut -d: -f1)
 		sys=$(echo "$point" | cut -d: -f2)
 		nr=$(echo "$point" | cut -d: -f3)
 		when=$(echo "$point" | cut -d: -f4)
 		ways=$(echo "$point" | cut -d: -f5)
-		if [ "$reuse" = 1 ]; then
-			case $ways in *r*) ;; *) continue ;; esac
-		else
-			case $ways in *k*) ;; *) continue ;; esac
-		fi
+		case $pass.$ways in
+		kill.*k* | reuse.*r* | leader.*l*) ;;
+		*) continue ;;
+		esac
 		what="killed at $name ($sys call $when)"
 		[ "$reuse" = 1 ] && what="$what, PID reused"
+		[ "$how" = leader ] && what="main thread ended at $name ($sys call $when)"
 		log "--- $what"
 		rm -rf "$T/ns"
 		mkdir "$T/ns"
 		timeout -k 5 60 unshare -p -f --mount-proc sh "$0" --pidns "$LIVEPATCH" \
-			"$T/dying" "$T/dying.lpatch" "$T/ns" "$reuse" "$sys" "$nr" "$when" \
+			"$T/dying" "$T/dying.lpatch" "$T/ns" "$reuse" "$sys" "$nr" "$when" "$how" \
 			>"$T/ns.out" 2>&1
 		rc=$?
 		sed 's/^/  | /' "$T/ns.out"
@@ -435,11 +481,24 @@ for reuse in 0 1; do
 		# Killed, the target may still be patched before it is gone (0);
 		# a reused PID must be noticed.
 		status=$(get status)
-		case $reuse.$status in
-		0.0 | ?.3 | ?.11) log "$what: status $status" ;;
+		case $pass.$status in
+		kill.0 | kill.3 | kill.11 | reuse.3 | reuse.11 | leader.0) log "$what: status $status" ;;
 		*) problem "$what: status $status: $(tr '\n' ' ' <"$T/ns/lp.out")" ;;
 		esac
 		[ "$(get stray)" = 0 ] || problem "$what: livepatch processes left"
+		if [ "$how" = leader ]; then
+			case $(get leader-state) in
+			Z | t) ;;
+			*) problem "$what: the main thread did not end (state '$(get leader-state)')" ;;
+			esac
+			[ "$(get leader-live)" = 1 ] ||
+				problem "$what: $(get leader-live) threads run, expected the worker"
+			[ "$(get leader-traced)" = 0 ] ||
+				problem "$what: $(get leader-traced) threads are left traced"
+			[ "$(get leader-mapped)" -gt 0 ] ||
+				problem "$what: the patch is not mapped in the process"
+			continue
+		fi
 		[ "$reuse" = 1 ] || continue
 		old=$(get old | cut -d' ' -f1)
 		new=$(get new)
