@@ -6,7 +6,7 @@
 # output), and leaves $BENCH_DIR/bench.csv, $BENCH_DIR/bench.dat and, with
 # gnuplot installed, $BENCH_DIR/bench.png.  Run as root (or with ptrace
 # permission over one's own processes) from a built tree.  Takes about
-# six minutes on 2 cores.
+# seven minutes on 2 cores.
 #
 # Environment: LIVEPATCH_BUILDDIR (the build tree, default: the source
 # tree), CC, CLANG (a second compiler for the pads' cost; empty: none),
