@@ -1160,8 +1160,14 @@ static void agent_do(struct agent *a, const char *op, const char *pid, const cha
 		die("lpbench --agent ended");
 	if (strncmp(resp, "ok ", 3))
 		die("lpbench --agent: %s %s: %s", op, arg, resp);
-	if (!strcmp(op, "apply"))
-		sscanf(resp, "ok %*f %63s", id), (void)idlen;
+	if (!strcmp(op, "apply")) {
+		/* "ok PAUSE_MS ID" */
+		char *p = strchr(resp + 3, ' ');
+
+		if (!p)
+			die("lpbench --agent: %s", resp);
+		snprintf(id, idlen, "%.*s", (int)strcspn(p + 1, " \n"), p + 1);
+	}
 }
 
 static void agent_stop(struct agent *a)
@@ -1200,12 +1206,8 @@ static void section_latency(void)
 	/* the rounds split in runs of an even number of rounds: every case
 	 * then applies as often as it reverts in each run (a round has three
 	 * livepatch operations, which alternate an apply and a revert) */
-	nruns = runs;
+	nruns = runs; /* (at most MAX_RUNS, 64: 2 rounds a run at least) */
 	rounds_per_run = (size_t)(2 * CYCLES / nruns) & ~(size_t)1;
-	if (rounds_per_run < 2) {
-		rounds_per_run = 2;
-		nruns = CYCLES;
-	}
 	snprintf(portfile, sizeof(portfile), "%s/kvd.port", work);
 	snprintf(patch, sizeof(patch), "%s/kvd.lpatch", work);
 	unlink(portfile);
