@@ -252,6 +252,10 @@ int lp_proc_task_blocked_at(pid_t pid, pid_t tid, uint64_t *sp, uint64_t *pc);
 bool lp_proc_task_alive(pid_t pid, pid_t tid);
 /* Signals pending for a thread or its process and not blocked by it. */
 int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending);
+/* The signals pending for the whole process (a mask of signals 1 to 64),
+ * and how many signals its user has queued, against the user's limit. */
+int lp_proc_shared_pending(struct lp_proc *proc, uint64_t *shd, unsigned long *queued,
+			   unsigned long *limit);
 /* Pid of the process tracing @pid (0 if none). */
 int lp_proc_tracer(pid_t pid, pid_t *tracer);
 /* Resolve a symbol for the patch: target module first, then all modules. */

@@ -192,6 +192,26 @@ int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending)
 	return 0;
 }
 
+int lp_proc_shared_pending(struct lp_proc *proc, uint64_t *shd, unsigned long *queued,
+			   unsigned long *limit)
+{
+	static const char *const keys[2] = { "ShdPnd", "SigQ" };
+	char path[160], v[2][32], *slash;
+	pid_t tid = 0;
+
+	/* through a live thread: a main thread that ended has no signals */
+	snprintf(path, sizeof(path), "%s", proc->dir);
+	slash = strrchr(path, '/');
+	if (slash && strstr(path, "/task/"))
+		tid = (pid_t)atoi(slash + 1);
+	if (status_fields(proc->pid, tid, keys, v, 2))
+		return -ESRCH;
+	*shd = strtoull(v[0], NULL, 16);
+	*queued = strtoul(v[1], &slash, 10);
+	*limit = *slash == '/' ? strtoul(slash + 1, NULL, 10) : 0;
+	return 0;
+}
+
 /* Field @k of a stat file's text (as proc(5) counts: 3 is the state), or
  * NULL.  comm may hold spaces and parentheses: fields are counted after
  * its last ')'. */

@@ -4,7 +4,7 @@
  * and futex waits while the process is patched (syscalls.sh), or patched
  * and reverted over and over (blocking.sh).
  *
- * Usage: blocked [-s SLEEP_MS] [MAIN]
+ * Usage: blocked [-s SLEEP_MS] [-u] [MAIN]
  *
  * One thread each sits in a blocking call that nothing completes until the
  * test says so:
@@ -17,6 +17,10 @@
  *   poll     poll(), timeout -1, on a second pipe nothing is written to
  *   cond     pthread_cond_wait() on a condition nobody signals
  *   sem      sem_wait() on a semaphore at 0
+ *
+ * With -u, SIGURG has a handler without SA_RESTART, and only the epoll
+ * thread does not block it: a SIGURG ends that thread's epoll_wait() with
+ * EINTR, which it prints (eintr.sh).
  *
  * SLEEP_MS is 3000 unless -s says otherwise: long enough for the whole stop
  * of an apply to land inside one sleep.  A test that patches and reverts
@@ -90,6 +94,7 @@ static pthread_mutex_t cond_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int cond_set;
 static sem_t sem;
+static int urg; /* -u */
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -178,6 +183,13 @@ static void *run_epoll(void *arg)
 	struct epoll_event ev;
 
 	(void)arg;
+	if (urg) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGURG);
+		pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	}
 	arm("epoll");
 	for (;;) {
 		int n = epoll_wait(epoll_fd, &ev, 1, -1);
@@ -536,9 +548,15 @@ static void setup(void)
 		die("sem_init", errno);
 }
 
+/* -u: SIGURG ends the epoll thread's wait with EINTR (no SA_RESTART). */
+static void on_urg(int sig)
+{
+	(void)sig;
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: blocked [-s SLEEP_MS] "
+	fprintf(stderr, "usage: blocked [-s SLEEP_MS] [-u] "
 		"[control|read|accept|epoll|sleep|futex|poll|cond|sem]\n");
 	return 2;
 }
@@ -553,7 +571,11 @@ int main(int argc, char **argv)
 	char *end;
 	int opt, err;
 
-	while ((opt = getopt(argc, argv, "s:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:u")) != -1) {
+		if (opt == 'u') {
+			urg = 1;
+			continue;
+		}
 		if (opt != 's')
 			return usage();
 		errno = 0;
@@ -584,6 +606,13 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
+	if (urg) {
+		struct sigaction sa = { .sa_handler = on_urg };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGURG, &sa, NULL);
+		sigaddset(&set, SIGURG); /* (the epoll thread unblocks it) */
+	}
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	pthread_attr_init(&attr);

@@ -1,0 +1,132 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A signal that comes while the world is stopped still interrupts the call
+# of the thread it is for.  Our stop ends some system calls with EINTR
+# (epoll_wait(), sigtimedwait()...), and livepatch issues them again at the
+# release, so that the target never sees an EINTR of ours; but a thread
+# with a signal pending that it does not block must see its EINTR, as it
+# would have without us.  livepatch asks that of each thread through ptrace
+# (PTRACE_PEEKSIGINFO, and PTRACE_GETSIGMASK when a signal is pending) and
+# of the process through its /proc status (ShdPnd), inside the pause.
+#
+# tests/targets/blocked.c -u: SIGURG has a handler without SA_RESTART,
+# and only the epoll thread does not block it.  livepatch runs under
+# strace, which holds it at the ptrace call before its first
+# PTRACE_PEEKSIGINFO, the PTRACE_GETREGS of the last thread to stop
+# (strace -e inject=ptrace:delay_enter=...:when=N, N from a dry run):
+# inside the pause, every thread stopped, the epoll and control threads'
+# calls ended with EINTR by our interrupt, and no thread asked yet.  The test then sends SIGURG to the epoll
+# thread (tgkill(): queued for that thread), or to the process (kill():
+# pending for the process), or nothing, and lets livepatch go on.  The
+# apply must succeed; with a SIGURG the epoll thread reports "EINTR epoll"
+# once, and no other call reports an EINTR; with none, no call does.
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
+
+command -v strace >/dev/null 2>&1 && strace -o /dev/null -e trace=none true 2>/dev/null ||
+	skip "no strace that can trace here"
+command -v perl >/dev/null 2>&1 || skip "no perl (for tgkill())"
+
+build_target "$T/blocked" "$TARGETS/blocked.c" "$NOCET_CFLAGS"
+build_patch "$T/blocked" "$T/answer.lpatch" "$TARGETS/answer-patch.c"
+
+# state PID TID: the state letter of thread TID of PID.
+state() {
+	sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$1/task/$2/stat" 2>/dev/null
+}
+
+# A dry run numbers livepatch's ptrace calls: the same target, the same apply.
+start_target "$T/blocked" -u
+wait_ready
+apply "$TARGET_PID" "$T/answer.lpatch"
+expect_status 0 "apply to blocked -u"
+stop_target "$TARGET_PID"
+start_target "$T/blocked" -u
+wait_ready
+strace -o "$T/dry.strace" -e trace=ptrace -e signal=none \
+	"$LIVEPATCH" apply "$TARGET_PID" "$T/answer.lpatch" >"$T/dry.out" 2>&1 ||
+	fail "the apply under strace failed: $(cat "$T/dry.out")"
+stop_target "$TARGET_PID"
+when=$(awk '/^ptrace\(/ { n++ } /^ptrace\(PTRACE_PEEKSIGINFO/ { print n; exit }' "$T/dry.strace")
+[ -n "$when" ] || fail "the dry run asked no thread for its signals: $(head -c 3000 "$T/dry.strace")"
+log "dry run: the first PTRACE_PEEKSIGINFO is ptrace call $when"
+when=$((when - 1))
+
+for send in thread process none; do
+	what="SIGURG to the $send in the pause"
+	[ "$send" = none ] && what="no signal in the pause"
+	log "--- $what"
+	start_target "$T/blocked" -u
+	wait_ready
+	pid=$TARGET_PID
+	epoll_tid=$(sed -n 's/^blocker epoll //p' "$TARGET_OUT")
+	[ -n "$epoll_tid" ] || fail "the target named no epoll thread"
+	sh -c 'kill -STOP $$; exec "$@"' sh "$LIVEPATCH" apply "$pid" "$T/answer.lpatch" \
+		>"$T/lp.$send.out" 2>&1 &
+	lpp=$!
+	n=0
+	until [ "$(proc_state "$lpp")" = T ]; do
+		[ "$n" -lt 500 ] || fail "livepatch did not stop itself"
+		sleep 0.01
+		n=$((n + 1))
+	done
+	strace -o "$T/strace.$send" -p "$lpp" -e trace=ptrace -e signal=none \
+		-e inject="ptrace:delay_enter=60000000:when=$when" 2>"$T/strace.$send.err" &
+	st=$!
+	n=0
+	until grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$lpp/status"; do
+		[ "$n" -lt 500 ] || fail "strace did not attach to livepatch"
+		sleep 0.01
+		n=$((n + 1))
+	done
+	kill -CONT "$lpp"
+	# held: entering PTRACE_GETREGS (0xc), the same call three times
+	# 20 ms apart
+	same=0 prev= n=0
+	while [ "$same" -lt 2 ] && [ "$n" -lt 1000 ]; do
+		sleep 0.02
+		n=$((n + 1))
+		read -r cur 2>/dev/null <"/proc/$lpp/syscall" || break
+		case $cur in
+		"101 0xc "*) if [ "$cur" = "$prev" ]; then same=$((same + 1)); else same=0; fi ;;
+		*) same=0 ;;
+		esac
+		prev=$cur
+	done
+	if [ "$same" -lt 2 ]; then
+		kill -KILL "$st" "$lpp" 2>/dev/null
+		wait "$st" "$lpp" 2>/dev/null
+		fail "livepatch was never held at the PTRACE_GETREGS before its PTRACE_PEEKSIGINFO (last: $cur)"
+	fi
+	[ "$(state "$pid" "$epoll_tid")" = t ] ||
+		fail "the epoll thread is in state '$(state "$pid" "$epoll_tid")', not stopped, in the pause"
+	case $send in
+	thread)
+		perl -e 'exit(syscall(234, $ARGV[0] + 0, $ARGV[1] + 0, 23) == 0 ? 0 : 1)' \
+			"$pid" "$epoll_tid" || fail "tgkill() of the epoll thread failed"
+		;;
+	process) kill -URG "$pid" ;;
+	esac
+	kill -KILL "$st"
+	wait "$st"
+	wait "$lpp"
+	LP_STATUS=$?
+	sed 's/^/  | /' "$T/lp.$send.out"
+	LP_OUT=$T/lp.$send.out
+	expect_status 0 "apply, $what"
+	wait_all_new 63
+	assert_alive_for 0.3
+	if [ "$send" = none ]; then
+		assert_no_reports "$what" 'EINTR|unexpected|short-sleep'
+	else
+		[ "$(grep -c '^EINTR epoll$' "$TARGET_OUT")" = 1 ] ||
+			fail "$what: the epoll thread reported" \
+				"$(grep -c '^EINTR epoll$' "$TARGET_OUT") EINTRs, expected 1"
+		assert_no_reports "$what" \
+			'EINTR (read|accept|sleep|futex|poll|cond|sem|control)|unexpected|short-sleep'
+		log "the epoll thread saw its EINTR; the other calls were issued again"
+	fi
+	expect_value 63
+	stop_target "$pid"
+done
+log "ok"
