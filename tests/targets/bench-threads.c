@@ -7,8 +7,10 @@
  * Usage: bench-threads blocked|busy THREADS [FUNCS]
  *
  * THREADS counts every thread of the process, the main thread included.
- *   blocked  the threads wait in read() on a pipe, a futex wait and
- *            clock_nanosleep() of an hour, in turn; the main thread in
+ *   blocked  the threads wait in read() on a pipe, a futex wait,
+ *            clock_nanosleep() of an hour and epoll_wait() (as a
+ *            server's threads wait; our stop ends it with EINTR, and
+ *            livepatch issues it again), in turn; the main thread in
  *            read() on another pipe.  Nothing ever wakes them.
  *   busy     every thread but the main thread calls bench_fn() (or,
  *            with FUNCS, bench_f0() to bench_fFUNCS-1 in turn) in a
@@ -40,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -69,7 +72,7 @@ static int (*const bench_funcs[1])(int) = { bench_fn };
 
 static volatile int input = 21;
 static int nfuncs;
-static int pipe_a[2], pipe_b[2];
+static int pipe_a[2], pipe_b[2], epfd;
 static uint32_t futex_word;
 static volatile unsigned long started;
 
@@ -108,7 +111,7 @@ static void *blocked(void *arg)
 
 	__atomic_add_fetch(&started, 1, __ATOMIC_RELAXED);
 	for (;;) {
-		switch (k % 3) {
+		switch (k % 4) {
 		case 0:
 			if (read(pipe_a[0], &c, 1) < 0 && errno != EINTR)
 				die("read", errno);
@@ -116,10 +119,17 @@ static void *blocked(void *arg)
 		case 1:
 			syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
 			break;
-		default: {
+		case 2: {
 			struct timespec hour = { 3600, 0 };
 
 			clock_nanosleep(CLOCK_MONOTONIC, 0, &hour, NULL);
+			break;
+		}
+		default: {
+			struct epoll_event ev;
+
+			if (epoll_wait(epfd, &ev, 1, -1) < 0 && errno != EINTR)
+				die("epoll_wait", errno);
 			break;
 		}
 		}
@@ -181,6 +191,9 @@ int main(int argc, char **argv)
 	}
 	if (!nfuncs)
 		nfuncs = 1;
+	epfd = epoll_create1(0);
+	if (epfd < 0)
+		die("epoll_create1", errno);
 	if (pipe(pipe_a) || pipe(pipe_b))
 		die("pipe", errno);
 	printf("fn %p\n", (void *)(uintptr_t)bench_fn);
