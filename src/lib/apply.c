@@ -808,6 +808,7 @@ static int borrow_once(struct lp_proc *proc, struct lp_thread *t)
 	for (i = 0; i < n && err == -ESRCH; i++) {
 		memset(t, 0, sizeof(*t));
 		t->tid = tids[i];
+		t->leader = t->tid == proc->pid;
 		err = lp_thread_seize(proc->ctx, t);
 		if (!err && lp_proc_check_alive(proc)) {
 			/* the PID was taken by another process before the seize:

@@ -250,6 +250,9 @@ char lp_proc_task_state(pid_t pid, pid_t tid);
 int lp_proc_task_blocked_at(pid_t pid, pid_t tid, uint64_t *sp, uint64_t *pc);
 /* Is the thread there and not exiting (not a zombie)? */
 bool lp_proc_task_alive(pid_t pid, pid_t tid);
+/* Is the thread gone, a zombie, or on its way out (PF_EXITING)?  Such a
+ * thread never stops for a tracer any more. */
+bool lp_proc_task_exiting(pid_t pid, pid_t tid);
 /* Signals pending for a thread or its process and not blocked by it. */
 int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending);
 /* The signals pending for the whole process (a mask of signals 1 to 64),
@@ -275,6 +278,7 @@ struct lp_thread {
 	bool seized;
 	bool stopped;
 	bool gone;          /* exited meanwhile */
+	bool leader;        /* the main thread (its end is reported late) */
 	bool group_stop;    /* in a group-stop: must stay stopped */
 	int owed_sig;       /* signal to deliver at detach */
 	bool regs_dirty;    /* regs changed: write back before resume */

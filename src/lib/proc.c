@@ -177,6 +177,18 @@ bool lp_proc_task_alive(pid_t pid, pid_t tid)
 	return st && st != 'Z' && st != 'X';
 }
 
+bool lp_proc_task_exiting(pid_t pid, pid_t tid)
+{
+	char path[96], buf[1024];
+	const char *st, *flags;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	if (read_small(path, buf, sizeof(buf)) || !(st = stat_field(buf, 3)) ||
+	    !(flags = stat_field(buf, 9)))
+		return true;
+	return *st == 'Z' || *st == 'X' || *st == 'x' || (strtoul(flags, NULL, 10) & 0x4);
+}
+
 int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending)
 {
 	static const char *const keys[3] = { "SigPnd", "ShdPnd", "SigBlk" };

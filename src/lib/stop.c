@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -222,6 +223,13 @@ static void collect_stops(struct lp_world *w, size_t first)
 			double now = lp_now_ms();
 
 			if (now > start + STOP_WAIT_MS &&
+			    lp_proc_task_exiting(w->proc->pid, t->tid)) {
+				/* it runs no more code of its own, and will not
+				 * stop (see lp_thread_stop()) */
+				t->gone = true;
+				break;
+			}
+			if (now > start + STOP_WAIT_MS &&
 			    (now > start + RUNNABLE_WAIT_MS || any_blocked(w, i)))
 				goto late;
 			if (w->timed) {
@@ -246,13 +254,45 @@ late:
 	}
 }
 
+/*
+ * A thread we seized that ends reports a stop on its way out (see
+ * lp_thread_seize()), unless it was past that point at the seize: then it
+ * never stops, and only a thread that is not the main one reports its
+ * end at once.  Such a main thread is a zombie (or about to be one) until
+ * the whole process ends: it is looked at now and then while we wait for
+ * it, and counted gone.  (It stays traced by us, which cannot be undone:
+ * the kernel lets it go when we end.)
+ */
+#define EXITING_LOOK_NS 1000000L
+
 int lp_thread_stop(struct lp_ctx *ctx, struct lp_thread *t)
 {
+	long nap = 2000, slept = 0, slack;
+	int r;
+
 	if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL)) {
 		t->gone = true;
 		return -ESRCH;
 	}
-	return wait_stopped(ctx, t);
+	if (!t->leader)
+		return wait_stopped(ctx, t);
+	/* short naps, without the 50 us a sleep of ours gets added by
+	 * default (PR_SET_TIMERSLACK is the calling thread's own) */
+	slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+	prctl(PR_SET_TIMERSLACK, 1000, 0, 0, 0);
+	while ((r = wait_stopped_flags(ctx, t, WAIT_NOHANG)) == 1) {
+		if (slept >= EXITING_LOOK_NS && lp_proc_task_exiting(t->tid, t->tid)) {
+			lp_debug(ctx, "thread %d ended before its stop", t->tid);
+			t->gone = true;
+			r = -ESRCH;
+			break;
+		}
+		slept += nap;
+		nap_grow(&nap, EXITING_LOOK_NS);
+	}
+	if (slack > 0)
+		prctl(PR_SET_TIMERSLACK, slack, 0, 0, 0);
+	return r;
 }
 
 int lp_thread_set_regs(struct lp_ctx *ctx, struct lp_thread *t)
@@ -318,6 +358,7 @@ static struct lp_thread *world_add(struct lp_world *w, pid_t tid)
 	t = &w->th[w->n++];
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
+	t->leader = tid == w->proc->pid;
 	return t;
 }
 
@@ -621,6 +662,12 @@ static void release_unstopped(struct lp_world *w)
 			if (!t->seized || t->stopped || t->gone)
 				continue;
 			r = wait_stopped_flags(ctx, t, WAIT_NOHANG);
+			if (r == 1 && nap >= UNSTOPPED_NAP_MAX_NS &&
+			    lp_proc_task_exiting(w->proc->pid, t->tid)) {
+				/* (see lp_thread_stop()) */
+				t->gone = true;
+				continue;
+			}
 			if (r == 1) {
 				left++;
 				continue;
