@@ -255,10 +255,9 @@ bool lp_proc_task_alive(pid_t pid, pid_t tid);
 bool lp_proc_task_exiting(pid_t pid, pid_t tid);
 /* Signals pending for a thread or its process and not blocked by it. */
 int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending);
-/* The signals pending for the whole process (a mask of signals 1 to 64),
- * and how many signals its user has queued, against the user's limit. */
-int lp_proc_shared_pending(struct lp_proc *proc, uint64_t *shd, unsigned long *queued,
-			   unsigned long *limit);
+/* How many signals the user of the process has queued, against its
+ * limit (RLIMIT_SIGPENDING). */
+int lp_proc_sigqueue(struct lp_proc *proc, unsigned long *queued, unsigned long *limit);
 /* Pid of the process tracing @pid (0 if none). */
 int lp_proc_tracer(pid_t pid, pid_t *tracer);
 /* Resolve a symbol for the patch: target module first, then all modules. */
@@ -304,6 +303,9 @@ struct lp_world {
 	bool raised;
 	int policy;
 	struct sched_param param;
+	/* the signals of threads asked through /proc, not ptrace: their
+	 * user has queued near its limit (lp_world_fix_eintr()) */
+	bool sig_proc;
 };
 
 /* Seize one thread (not stopped): -ESRCH if gone, -EPERM if not allowed. */

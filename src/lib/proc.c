@@ -204,11 +204,9 @@ int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending)
 	return 0;
 }
 
-int lp_proc_shared_pending(struct lp_proc *proc, uint64_t *shd, unsigned long *queued,
-			   unsigned long *limit)
+int lp_proc_sigqueue(struct lp_proc *proc, unsigned long *queued, unsigned long *limit)
 {
-	static const char *const keys[2] = { "ShdPnd", "SigQ" };
-	char path[160], v[2][32], *slash;
+	char path[160], v[32], *slash;
 	pid_t tid = 0;
 
 	/* through a live thread: a main thread that ended has no signals */
@@ -216,10 +214,9 @@ int lp_proc_shared_pending(struct lp_proc *proc, uint64_t *shd, unsigned long *q
 	slash = strrchr(path, '/');
 	if (slash && strstr(path, "/task/"))
 		tid = (pid_t)atoi(slash + 1);
-	if (status_fields(proc->pid, tid, keys, v, 2))
+	if (status_field(proc->pid, tid, "SigQ", v, sizeof(v)))
 		return -ESRCH;
-	*shd = strtoull(v[0], NULL, 16);
-	*queued = strtoul(v[1], &slash, 10);
+	*queued = strtoul(v, &slash, 10);
 	*limit = *slash == '/' ? strtoul(slash + 1, NULL, 10) : 0;
 	return 0;
 }

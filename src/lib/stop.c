@@ -436,6 +436,13 @@ int lp_world_seize(struct lp_world *w)
 			       "process %d exited (its PID now names another process)",
 			       w->proc->pid);
 	}
+	/* (for lp_world_fix_eintr(), here rather than inside the pause) */
+	{
+		unsigned long queued, limit;
+
+		w->sig_proc = lp_proc_sigqueue(w->proc, &queued, &limit) || !limit ||
+			      queued >= limit / 2;
+	}
 	return 0;
 }
 
@@ -772,39 +779,48 @@ void lp_thread_fix_eintr(struct lp_proc *proc, struct lp_thread *t)
 	reissue(proc, t);
 }
 
-/*
- * Is a signal pending for thread @tid that it does not block: one queued
- * for it alone, or one of @shd, those pending for the whole process?
- * 1 yes, 0 no, or an error.  Its mask is asked only when some signal is
- * pending: most often none is, and one call answers.
- */
-static int unblocked_pending(pid_t tid, uint64_t shd)
+/* The signals queued for thread @tid alone, or with @shared for its
+ * whole process, as a mask of signals 1 to 64 in *set; 0 or an error. */
+static int queued_signals(pid_t tid, bool shared, uint64_t *set)
 {
-	struct __ptrace_peeksiginfo_args a = { .off = 0, .flags = 0, .nr = 16 };
-	uint64_t blocked = 0;
-	bool have_mask = false;
+	struct __ptrace_peeksiginfo_args a = {
+		.off = 0, .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0, .nr = 16
+	};
 	siginfo_t si[16];
 
+	*set = 0;
 	for (;;) {
 		long n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, si), i;
 
 		if (n < 0)
 			return -errno;
-		if ((n || shd) && !have_mask) {
-			if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(blocked), &blocked))
-				return -errno;
-			have_mask = true;
-			if (shd & ~blocked)
-				return 1;
-		}
 		for (i = 0; i < n; i++)
-			if (si[i].si_signo > 0 && si[i].si_signo <= 64 &&
-			    !(blocked & (1ULL << (si[i].si_signo - 1))))
-				return 1;
+			if (si[i].si_signo > 0 && si[i].si_signo <= 64)
+				*set |= 1ULL << (si[i].si_signo - 1);
 		if (n < a.nr)
 			return 0;
 		a.off += (uint64_t)n;
 	}
+}
+
+/*
+ * Is a signal pending for thread @tid that it does not block: one queued
+ * for it alone, or one of @shd, those queued for the whole process?
+ * 1 yes, 0 no, or an error.  Its mask is asked only when some signal is
+ * pending: most often none is, and one call answers.
+ */
+static int unblocked_pending(pid_t tid, uint64_t shd)
+{
+	uint64_t own, blocked;
+	int err = queued_signals(tid, false, &own);
+
+	if (err)
+		return err;
+	if (!(own | shd))
+		return 0;
+	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(blocked), &blocked))
+		return -errno;
+	return ((own | shd) & ~blocked) != 0;
 }
 
 /*
@@ -813,25 +829,24 @@ static int unblocked_pending(pid_t tid, uint64_t shd)
  * see their EINTR.  Not through /proc/TID/status (14 us a thread, which
  * the kernel spends writing the whole file: a pause of 100 threads in
  * epoll_wait() was 3.4 ms, 1.5 of them there), but through ptrace, 1 to
- * 2 us: the signals queued for it (PTRACE_PEEKSIGINFO), those pending for
- * the whole process (ShdPnd, read once), and when either is not empty the
- * thread's mask (PTRACE_GETSIGMASK).  A queue holds every signal pending for the thread
- * but those the kernel could not queue: SIGKILL (the thread ends, and
- * runs no more code of its own), and a signal sent past its user's limit
- * of queued signals (RLIMIT_SIGPENDING) or when an allocation failed.
- * Near that limit (SigQ, read with ShdPnd) every thread is asked through
- * /proc; an allocation that failed for want of memory may go unseen, and
- * the thread then takes the signal and goes on waiting, without EINTR.
- * So does a signal that comes after this look, in the rest of the pause
- * (as it did when each thread was asked through /proc).
- * (tests/integration/eintr.sh)
+ * 2 us: the signals queued for the thread (PTRACE_PEEKSIGINFO), those
+ * queued for the whole process (the same, once a stop), and when either
+ * is not empty the thread's mask (PTRACE_GETSIGMASK).  A queue holds
+ * every pending signal but those the kernel could not queue: SIGKILL
+ * (the process ends, and runs no more code of its own), and a signal
+ * sent past its user's limit of queued signals (RLIMIT_SIGPENDING) or
+ * when an allocation failed.  Near that limit (SigQ, read at the seize:
+ * w->sig_proc) every thread is asked through /proc; an allocation that
+ * failed for want of memory may go unseen, and the thread then takes
+ * the signal and goes on waiting, without EINTR.  So does a signal that
+ * comes after this look, in the rest of the pause (as it did when each
+ * thread was asked through /proc).  (tests/integration/eintr.sh)
  */
 void lp_world_fix_eintr(struct lp_world *w)
 {
 	struct lp_proc *proc = w->proc;
-	unsigned long queued, limit;
-	bool asked = false, exact = false;
 	uint64_t shd = 0, seen = 0;
+	bool asked = false;
 	size_t i;
 
 	for (i = 0; i < w->n; i++) {
@@ -839,15 +854,13 @@ void lp_world_fix_eintr(struct lp_world *w)
 
 		if (!eintr_ours(proc, t, &seen))
 			continue;
-		if (!asked) {
-			asked = true;
-			exact = lp_proc_shared_pending(proc, &shd, &queued, &limit) || !limit ||
-				queued >= limit / 2;
-		}
-		if (exact) {
+		if (w->sig_proc) {
 			lp_thread_fix_eintr(proc, t);
 			continue;
 		}
+		if (!asked && queued_signals(t->tid, true, &shd))
+			continue; /* (asked again at the next thread) */
+		asked = true;
 		if (!unblocked_pending(t->tid, shd))
 			reissue(proc, t);
 	}
