@@ -11,11 +11,13 @@
 #
 # tests/targets/blocked.c -u: SIGURG has a handler without SA_RESTART,
 # and only the epoll thread does not block it.  livepatch runs under
-# strace, which holds it at the ptrace call before its first
-# PTRACE_PEEKSIGINFO, the PTRACE_GETREGS of the last thread to stop
-# (strace -e inject=ptrace:delay_enter=...:when=N, N from a dry run):
-# inside the pause, every thread stopped, the epoll and control threads'
-# calls ended with EINTR by our interrupt, and no thread asked yet.  The test then sends SIGURG to the epoll
+# strace, which holds it as it enters its first PTRACE_PEEKSIGINFO
+# (strace -e inject=ptrace:delay_enter=...:when=N, N from a dry run),
+# the read of the process's queue of signals: inside the pause, every
+# thread stopped, the epoll and control threads' calls ended with EINTR
+# by our interrupt, and nothing asked yet.  (Where livepatch made another
+# number of ptrace calls before, as when it borrowed another thread, the
+# case runs again, three times at most.)  The test then sends SIGURG to the epoll
 # thread (tgkill(): queued for that thread), or to the process (kill():
 # pending for the process), or nothing, and lets livepatch go on.  The
 # apply must succeed; with a SIGURG the epoll thread reports "EINTR epoll"
@@ -50,54 +52,57 @@ stop_target "$TARGET_PID"
 when=$(awk '/^ptrace\(/ { n++ } /^ptrace\(PTRACE_PEEKSIGINFO/ { print n; exit }' "$T/dry.strace")
 [ -n "$when" ] || fail "the dry run asked no thread for its signals: $(head -c 3000 "$T/dry.strace")"
 log "dry run: the first PTRACE_PEEKSIGINFO is ptrace call $when"
-when=$((when - 1))
 
 for send in thread process none; do
 	what="SIGURG to the $send in the pause"
 	[ "$send" = none ] && what="no signal in the pause"
-	log "--- $what"
-	start_target "$T/blocked" -u
-	wait_ready
-	pid=$TARGET_PID
-	epoll_tid=$(sed -n 's/^blocker epoll //p' "$TARGET_OUT")
-	[ -n "$epoll_tid" ] || fail "the target named no epoll thread"
-	sh -c 'kill -STOP $$; exec "$@"' sh "$LIVEPATCH" apply "$pid" "$T/answer.lpatch" \
-		>"$T/lp.$send.out" 2>&1 &
-	lpp=$!
-	n=0
-	until [ "$(proc_state "$lpp")" = T ]; do
-		[ "$n" -lt 500 ] || fail "livepatch did not stop itself"
-		sleep 0.01
-		n=$((n + 1))
-	done
-	strace -o "$T/strace.$send" -p "$lpp" -e trace=ptrace -e signal=none \
-		-e inject="ptrace:delay_enter=60000000:when=$when" 2>"$T/strace.$send.err" &
-	st=$!
-	n=0
-	until grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$lpp/status"; do
-		[ "$n" -lt 500 ] || fail "strace did not attach to livepatch"
-		sleep 0.01
-		n=$((n + 1))
-	done
-	kill -CONT "$lpp"
-	# held: entering PTRACE_GETREGS (0xc), the same call three times
-	# 20 ms apart
-	same=0 prev= n=0
-	while [ "$same" -lt 2 ] && [ "$n" -lt 1000 ]; do
-		sleep 0.02
-		n=$((n + 1))
-		read -r cur 2>/dev/null <"/proc/$lpp/syscall" || break
+	try=1
+	while :; do
+		log "--- $what (try $try)"
+		start_target "$T/blocked" -u
+		wait_ready
+		pid=$TARGET_PID
+		epoll_tid=$(sed -n 's/^blocker epoll //p' "$TARGET_OUT")
+		[ -n "$epoll_tid" ] || fail "the target named no epoll thread"
+		sh -c 'kill -STOP $$; exec "$@"' sh "$LIVEPATCH" apply "$pid" "$T/answer.lpatch" \
+			>"$T/lp.$send.out" 2>&1 &
+		lpp=$!
+		n=0
+		until [ "$(proc_state "$lpp")" = T ]; do
+			[ "$n" -lt 500 ] || fail "livepatch did not stop itself"
+			sleep 0.01
+			n=$((n + 1))
+		done
+		strace -o "$T/strace.$send" -p "$lpp" -e trace=ptrace -e signal=none \
+			-e inject="ptrace:delay_enter=60000000:when=$when" 2>"$T/strace.$send.err" &
+		st=$!
+		n=0
+		until grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$lpp/status"; do
+			[ "$n" -lt 500 ] || fail "strace did not attach to livepatch"
+			sleep 0.01
+			n=$((n + 1))
+		done
+		kill -CONT "$lpp"
+		# held: the same call three times 20 ms apart
+		same=0 prev= n=0
+		while [ "$same" -lt 2 ] && [ "$n" -lt 1000 ]; do
+			sleep 0.02
+			n=$((n + 1))
+			read -r cur 2>/dev/null <"/proc/$lpp/syscall" || break
+			if [ "$cur" = "$prev" ]; then same=$((same + 1)); else same=0; fi
+			prev=$cur
+		done
 		case $cur in
-		"101 0xc "*) if [ "$cur" = "$prev" ]; then same=$((same + 1)); else same=0; fi ;;
-		*) same=0 ;;
+		"101 0x4209 "*) [ "$same" -ge 2 ] && break ;; # PTRACE_PEEKSIGINFO
 		esac
-		prev=$cur
-	done
-	if [ "$same" -lt 2 ]; then
 		kill -KILL "$st" "$lpp" 2>/dev/null
 		wait "$st" "$lpp" 2>/dev/null
-		fail "livepatch was never held at the PTRACE_GETREGS before its PTRACE_PEEKSIGINFO (last: $cur)"
-	fi
+		stop_target "$pid"
+		[ "$try" -lt 3 ] ||
+			fail "livepatch was never held at a PTRACE_PEEKSIGINFO in 3 tries (last: $cur)"
+		log "held at another call ($cur): again"
+		try=$((try + 1))
+	done
 	[ "$(state "$pid" "$epoll_tid")" = t ] ||
 		fail "the epoll thread is in state '$(state "$pid" "$epoll_tid")', not stopped, in the pause"
 	case $send in
@@ -119,6 +124,9 @@ for send in thread process none; do
 	if [ "$send" = none ]; then
 		assert_no_reports "$what" 'EINTR|unexpected|short-sleep'
 	else
+		# (the target runs at nice 19: on a busy machine it may say so late)
+		wait_for_line "$TARGET_OUT" '^EINTR epoll$' 10 "$pid" || true
+		assert_alive_for 0.3
 		[ "$(grep -c '^EINTR epoll$' "$TARGET_OUT")" = 1 ] ||
 			fail "$what: the epoll thread reported" \
 				"$(grep -c '^EINTR epoll$' "$TARGET_OUT") EINTRs, expected 1"
