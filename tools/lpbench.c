@@ -886,6 +886,7 @@ static void section_calls(void)
 #define CYCLES 100      /* applies and as many reverts, for each case */
 #define WINDOW_MS 50
 #define HIST_MS 12      /* where the slow requests fall: 1 ms buckets */
+#define NOISY 10        /* a run's quiet p99 over its p50: a spoiled run */
 
 enum wkind { W_QUIET, W_CLI, W_CLI_IDLE, W_LIB, W_TRUE, W_B2B, NKINDS };
 static const char *const wnames[NKINDS] = { "quiet", "paced", "paced_idle", "paced_library",
@@ -1197,7 +1198,7 @@ static void section_latency(void)
 	struct lat_stats st[NKINDS];
 	struct agent ag;
 	unsigned short port = 0;
-	int fd, i, k, r, nice0, nruns;
+	int fd, i, k, r, nice0, nruns, nquiet = 0;
 	pid_t pid;
 	FILE *f;
 
@@ -1319,18 +1320,28 @@ static void section_latency(void)
 	close(fd);
 	current_target = 0;
 
-	/* each case's ratio in each run, then the median of the runs */
+	/*
+	 * Each case's ratio in each run, then the median of the runs.  A run
+	 * whose quiet windows have a p99 over NOISY times their p50 is left
+	 * out: stalls of the whole machine (tens of milliseconds, now and
+	 * then, on this shared one) set its quiet p99, and its ratios say how
+	 * noisy the machine was, not what patching costs (quiet runs here:
+	 * 2.4 to 7.7 times; spoiled ones: 14 to 18).
+	 */
 	for (r = 0; r < nruns; r++) {
 		struct lat_stats q, c;
 
 		lat_stats(W_QUIET, r, INFINITY, &q);
+		if (!(q.p99 <= NOISY * q.p50))
+			continue;
 		for (k = 1; k < NKINDS; k++) {
 			lat_stats((enum wkind)k, k == W_B2B ? 0 : r, INFINITY, &c);
-			ratios[k][r] = c.p99 / q.p99;
+			ratios[k][nquiet] = c.p99 / q.p99;
 		}
+		nquiet++;
 	}
 	for (k = 1; k < NKINDS; k++)
-		p99_ratio[k] = median(ratios[k], nruns);
+		p99_ratio[k] = nquiet ? median(ratios[k], nquiet) : NAN;
 	p99_ratio[W_QUIET] = 1;
 	lat_stats(W_QUIET, -1, INFINITY, &st[W_QUIET]);
 	p99_base = st[W_QUIET].p99;
@@ -1341,9 +1352,9 @@ static void section_latency(void)
 	for (k = 0; k < NKINDS; k++)
 		printf("%-34s %8zu %8.0f %8.0f %8.0f %9.0f %8.2f\n", labels[k], st[k].n, st[k].p50,
 		       st[k].p99, st[k].p999, st[k].max, p99_ratio[k]);
-	printf("%d runs of %zu rounds of %d ms windows: in each round an apply or a revert by each livepatch case, and /bin/true, each followed by a quiet window (%d applies and as many reverts by each case); \"p99 x\": the median of the runs' ratios to the p99 of their quiet windows; back to back: %d of each in %.1f s, against the p99 of all the quiet windows; apply pause median %.3f ms\n",
+	printf("%d runs of %zu rounds of %d ms windows: in each round an apply or a revert by each livepatch case, and /bin/true, each followed by a quiet window (%d applies and as many reverts by each case); \"p99 x\": the median of the runs' ratios to the p99 of their quiet windows, over the %d runs whose quiet p99 was under %d times their p50 (the others were spoiled by the machine's stalls); back to back: %d of each in %.1f s; apply pause median %.3f ms\n",
 	       nruns, rounds_per_run, WINDOW_MS, (int)((size_t)nruns * rounds_per_run / 2),
-	       CYCLES, b2b_s, median(pauses, (int)npauses));
+	       nquiet, NOISY, CYCLES, b2b_s, median(pauses, (int)npauses));
 	printf("requests slower than the quiet p99 (%.0f us), by ms since their window opened:\n",
 	       p99_base);
 	printf("%-34s", "");
@@ -1356,6 +1367,8 @@ static void section_latency(void)
 			printf(" %4zu", st[k].hist[i]);
 		putchar('\n');
 	}
+	csv_row("latency", "runs", 0, 0, "quiet_runs", nquiet);
+	csv_row("latency", "runs", 0, 0, "runs", nruns);
 	for (k = 0; k < NKINDS; k++) {
 		csv_row("latency", wnames[k], 0, 0, "requests", (double)st[k].n);
 		csv_row("latency", wnames[k], 0, 0, "p50_us", st[k].p50);
@@ -1453,13 +1466,13 @@ static void goals(void)
 	goal("pads cost <= 1% on the call-heavy micro-benchmark", calls_done && !isnan(pads_cost),
 	     pads_cost <= 1.0, "median %+.1f%% over builds and kernels (%+.1f%% to %+.1f%%)",
 	     pads_cost, pads_min, pads_max);
-	goal("p99 while patching within 1.5x, the livepatch command", !isnan(p99_base),
+	goal("p99 while patching within 1.5x, the livepatch command", !isnan(p99_ratio[W_CLI]),
 	     p99_ratio[W_CLI] <= 1.5,
 	     "%.2fx, in %d ms windows with an apply or revert against the quiet windows between them (at SCHED_IDLE: %.2fx; back to back: %.2fx; starting /bin/true a window: %.2fx)",
 	     p99_ratio[W_CLI], WINDOW_MS, p99_ratio[W_CLI_IDLE], p99_ratio[W_B2B],
 	     p99_ratio[W_TRUE]);
 	goal("p99 while patching within 1.5x, liblivepatch in a resident process",
-	     !isnan(p99_base), p99_ratio[W_LIB] <= 1.5, "%.2fx, in the same windows",
+	     !isnan(p99_ratio[W_LIB]), p99_ratio[W_LIB] <= 1.5, "%.2fx, in the same windows",
 	     p99_ratio[W_LIB]);
 	goal("stretch: pause/floor <= 1.0", ntrows, worst_naive <= 1.0,
 	     "worst %.2f (%s, %ld threads); against the floor without its seizes, worst %.2f",
