@@ -37,22 +37,18 @@ static int read_small(const char *path, char *buf, size_t len)
 }
 
 /*
- * "Key:\tvalue" of each of the @n @keys from one read of
- * /proc/PID[/task/TID]/status, into @vals (@len bytes each).  One read:
- * the kernel writes the whole file, 14 us for any field of it, which
- * counts where a stopped thread waits (lp_thread_fix_eintr()).
+ * "Key:\tvalue" of each of the @n @keys from one read of the status file
+ * @path, into @vals.  One read: the kernel writes the whole file, 14 us
+ * for any field of it, which counts where a stopped thread waits
+ * (lp_thread_fix_eintr()).
  */
-static int status_fields(pid_t pid, pid_t tid, const char *const *keys, char (*vals)[32],
+static int status_fields(const char *path, const char *const *keys, char (*vals)[32],
 			 size_t n)
 {
-	char path[96], buf[4096], *p;
+	char buf[4096], *p;
 	size_t found = 0, k;
 	int err;
 
-	if (tid)
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
-	else
-		snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	err = read_small(path, buf, sizeof(buf));
 	if (err)
 		return err;
@@ -75,11 +71,23 @@ static int status_fields(pid_t pid, pid_t tid, const char *const *keys, char (*v
 	return found == n ? 0 : -ENOENT;
 }
 
+/* /proc/PID[/task/TID]/status */
+static void status_path(pid_t pid, pid_t tid, char *path, size_t len)
+{
+	if (tid)
+		snprintf(path, len, "/proc/%d/task/%d/status", pid, tid);
+	else
+		snprintf(path, len, "/proc/%d/status", pid);
+}
+
 /* One "Key:\tvalue" of /proc/PID[/task/TID]/status. */
 static int status_field(pid_t pid, pid_t tid, const char *key, char *val, size_t len)
 {
-	char v[1][32];
-	int err = status_fields(pid, tid, &key, v, 1);
+	char path[96], v[1][32];
+	int err;
+
+	status_path(pid, tid, path, sizeof(path));
+	err = status_fields(path, &key, v, 1);
 
 	if (!err)
 		snprintf(val, len, "%s", v[0]);
@@ -130,14 +138,22 @@ bool lp_proc_is_livepatch(pid_t pid)
 
 static const char *stat_field(const char *buf, int k);
 
-/* From the stat file, which the kernel writes in 9 us, not 14 as status. */
-char lp_proc_task_state(pid_t pid, pid_t tid)
+/* A thread's stat file, which the kernel writes in 9 us, not 14 as its
+ * status file. */
+static int task_stat(pid_t pid, pid_t tid, char *buf, size_t len)
 {
-	char path[96], buf[1024];
-	const char *st;
+	char path[96];
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	if (read_small(path, buf, sizeof(buf)) || !(st = stat_field(buf, 3)))
+	return read_small(path, buf, len);
+}
+
+char lp_proc_task_state(pid_t pid, pid_t tid)
+{
+	char buf[1024];
+	const char *st;
+
+	if (task_stat(pid, tid, buf, sizeof(buf)) || !(st = stat_field(buf, 3)))
 		return 0;
 	return *st;
 }
@@ -179,11 +195,10 @@ bool lp_proc_task_alive(pid_t pid, pid_t tid)
 
 bool lp_proc_task_exiting(pid_t pid, pid_t tid)
 {
-	char path[96], buf[1024];
+	char buf[1024];
 	const char *st, *flags;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	if (read_small(path, buf, sizeof(buf)) || !(st = stat_field(buf, 3)) ||
+	if (task_stat(pid, tid, buf, sizeof(buf)) || !(st = stat_field(buf, 3)) ||
 	    !(flags = stat_field(buf, 9)))
 		return true;
 	return *st == 'Z' || *st == 'X' || *st == 'x' || (strtoul(flags, NULL, 10) & 0x4);
@@ -192,10 +207,11 @@ bool lp_proc_task_exiting(pid_t pid, pid_t tid)
 int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending)
 {
 	static const char *const keys[3] = { "SigPnd", "ShdPnd", "SigBlk" };
-	char v[3][32];
+	char path[96], v[3][32];
 	unsigned long long pnd, shd, blk;
 
-	if (status_fields(pid, tid, keys, v, 3))
+	status_path(pid, tid, path, sizeof(path));
+	if (status_fields(path, keys, v, 3))
 		return -ESRCH;
 	pnd = strtoull(v[0], NULL, 16);
 	shd = strtoull(v[1], NULL, 16);
@@ -206,17 +222,15 @@ int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending)
 
 int lp_proc_sigqueue(struct lp_proc *proc, unsigned long *queued, unsigned long *limit)
 {
-	char path[160], v[32], *slash;
-	pid_t tid = 0;
+	static const char *const key = "SigQ";
+	char path[160], v[1][32], *slash;
 
-	/* through a live thread: a main thread that ended has no signals */
-	snprintf(path, sizeof(path), "%s", proc->dir);
-	slash = strrchr(path, '/');
-	if (slash && strstr(path, "/task/"))
-		tid = (pid_t)atoi(slash + 1);
-	if (status_field(proc->pid, tid, "SigQ", v, sizeof(v)))
+	/* (proc->dir: through a live thread, as a main thread that ended
+	 * has no signals) */
+	snprintf(path, sizeof(path), "%s/status", proc->dir);
+	if (status_fields(path, &key, v, 1))
 		return -ESRCH;
-	*queued = strtoul(v, &slash, 10);
+	*queued = strtoul(v[0], &slash, 10);
 	*limit = *slash == '/' ? strtoul(slash + 1, NULL, 10) : 0;
 	return 0;
 }
@@ -343,15 +357,9 @@ bool lp_proc_dying(struct lp_proc *proc)
 	if (lp_proc_check_alive(proc) || lp_proc_tasks(proc->pid, &tids, &n))
 		return true;
 	for (i = 0; i < n && dying; i++) {
-		char path[96], buf[1024], v[32];
-		const char *state, *flags;
+		char v[32];
 
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", proc->pid, tids[i]);
-		if (read_small(path, buf, sizeof(buf)) || !(state = stat_field(buf, 3)) ||
-		    *state == 'Z' || *state == 'X')
-			continue;
-		flags = stat_field(buf, 9);
-		if (flags && (strtoul(flags, NULL, 10) & 0x4)) /* PF_EXITING */
+		if (lp_proc_task_exiting(proc->pid, tids[i]))
 			continue;
 		if (!status_field(proc->pid, tids[i], "SigPnd", v, sizeof(v)) &&
 		    (strtoull(v, NULL, 16) & (1ULL << (SIGKILL - 1))))
