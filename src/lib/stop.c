@@ -769,14 +769,19 @@ static void reissue(struct lp_proc *proc, struct lp_thread *t)
 	t->regs_dirty = true;
 }
 
-void lp_thread_fix_eintr(struct lp_proc *proc, struct lp_thread *t)
+/* Issue @t's call again unless /proc says a signal is pending for it. */
+static void reissue_unless_pending(struct lp_proc *proc, struct lp_thread *t)
 {
 	bool pending;
 
-	if (!eintr_ours(proc, t, NULL) || lp_proc_unblocked_pending(proc->pid, t->tid, &pending) ||
-	    pending)
-		return;
-	reissue(proc, t);
+	if (!lp_proc_unblocked_pending(proc->pid, t->tid, &pending) && !pending)
+		reissue(proc, t);
+}
+
+void lp_thread_fix_eintr(struct lp_proc *proc, struct lp_thread *t)
+{
+	if (eintr_ours(proc, t, NULL))
+		reissue_unless_pending(proc, t);
 }
 
 /* The signals queued for thread @tid alone, or with @shared for its
@@ -855,7 +860,7 @@ void lp_world_fix_eintr(struct lp_world *w)
 		if (!eintr_ours(proc, t, &seen))
 			continue;
 		if (w->sig_proc) {
-			lp_thread_fix_eintr(proc, t);
+			reissue_unless_pending(proc, t);
 			continue;
 		}
 		if (!asked && queued_signals(t->tid, true, &shd))
