@@ -32,11 +32,6 @@ command -v perl >/dev/null 2>&1 || skip "no perl (for tgkill())"
 build_target "$T/blocked" "$TARGETS/blocked.c" "$NOCET_CFLAGS"
 build_patch "$T/blocked" "$T/answer.lpatch" "$TARGETS/answer-patch.c"
 
-# state PID TID: the state letter of thread TID of PID.
-state() {
-	sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$1/task/$2/stat" 2>/dev/null
-}
-
 # A dry run numbers livepatch's ptrace calls: the same target, the same apply.
 start_target "$T/blocked" -u
 wait_ready
@@ -103,8 +98,8 @@ for send in thread process none; do
 		log "held at another call ($cur): again"
 		try=$((try + 1))
 	done
-	[ "$(state "$pid" "$epoll_tid")" = t ] ||
-		fail "the epoll thread is in state '$(state "$pid" "$epoll_tid")', not stopped, in the pause"
+	[ "$(proc_state "$pid/task/$epoll_tid")" = t ] ||
+		fail "the epoll thread is in state '$(proc_state "$pid/task/$epoll_tid")', not stopped, in the pause"
 	case $send in
 	thread)
 		perl -e 'exit(syscall(234, $ARGV[0] + 0, $ARGV[1] + 0, 23) == 0 ? 0 : 1)' \

@@ -68,6 +68,10 @@ if [ "${1:-}" = --pidns ]; then
 			_ri=$((_ri + 1))
 		done
 	}
+	# state_of DIR: the state letter in DIR/stat (/proc/PID or a task).
+	state_of() {
+		sed -n 's/^.*) \(.\).*$/\1/p' "$1/stat" 2>/dev/null
+	}
 	# The livepatch processes of this namespace.
 	lp_pids() {
 		for _p in /proc/[0-9]*; do
@@ -87,7 +91,7 @@ if [ "${1:-}" = --pidns ]; then
 	sh -c 'kill -STOP $$; exec "$@"' sh "$lp" apply "$old" "$patch" >"$d/lp.out" 2>&1 &
 	lpp=$!
 	n=0
-	until [ "$(sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$lpp/stat")" = T ]; do
+	until [ "$(state_of "/proc/$lpp")" = T ]; do
 		[ "$n" -lt 500 ] || { echo "error livepatch did not stop"; exit 1; }
 		sleep 0.01
 		n=$((n + 1))
@@ -131,7 +135,7 @@ if [ "${1:-}" = --pidns ]; then
 		kill -USR1 "$old"
 		n=0
 		until [ "$n" -ge 500 ]; do
-			state=$(sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$old/task/$old/stat")
+			state=$(state_of "/proc/$old/task/$old")
 			case $state in Z | t) break ;; esac
 			sleep 0.01
 			n=$((n + 1))
@@ -179,7 +183,7 @@ if [ "${1:-}" = --pidns ]; then
 	if [ "$how" = leader ]; then
 		live=0 traced=0
 		for t in "/proc/$old/task/"*; do
-			case $(sed -n 's/^.*) \(.\).*$/\1/p' "$t/stat") in
+			case $(state_of "$t") in
 			Z | X | x | '') continue ;;
 			esac
 			live=$((live + 1))
@@ -192,7 +196,7 @@ if [ "${1:-}" = --pidns ]; then
 		wait "$old"
 	fi
 	if [ -n "$new" ]; then
-		echo "new-state $(sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$new/stat")"
+		echo "new-state $(state_of "/proc/$new")"
 		echo "new-tracer $(sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$new/status")"
 		echo "new-mapped $(grep -c 'memfd:livepatch' "/proc/$new/maps")"
 		kill -USR2 "$new"
