@@ -1295,8 +1295,6 @@ static void section_latency(void)
 		applied = !applied;
 	}
 	wait_until_ms(next);
-	if (applied) /* (an odd number of operations: an even count of runs) */
-		agent_do(&ag, "revert", pidstr, id, id, sizeof(id));
 	/* back to back, as fast as the command goes */
 	open_window(W_B2B, 0);
 	t0 = now_ms();
