@@ -667,6 +667,26 @@ gate_in_read() {
 	return 1
 }
 
+# gate_still_parked CALL: the gate thread's call CALL of gate() has not
+# returned, and the thread is (back) in read() on the FIFO.  A stop ends
+# that read(), which the kernel issues again as the thread resumes: a look
+# right after a livepatch run can find the thread between the two
+# ("running"), and on a busy machine, the target at nice 19, for a while
+# (parked.sh failed so 2 times in 10 with three CPU hogs).
+gate_still_parked() {
+	_gsp=0
+	until gate_in_read; do
+		! grep -q "^gate-result $1 " "$TARGET_OUT" ||
+			fail "the parked call $1 of gate() returned before it was released"
+		[ "$_gsp" -lt 100 ] || fail "the gate thread left read() before it was released:" \
+			"$(cat "/proc/$TARGET_PID/task/$GATE_TID/syscall" 2>&1)"
+		sleep 0.1
+		_gsp=$((_gsp + 1))
+	done
+	! grep -q "^gate-result $1 " "$TARGET_OUT" ||
+		fail "the parked call $1 of gate() returned before it was released"
+}
+
 # gate_wait_parked: wait until the gate thread blocks in read() on the
 # FIFO (in the patched gate()).
 gate_wait_parked() {
