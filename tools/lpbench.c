@@ -280,18 +280,22 @@ static int target_line(struct target *t, char *line, size_t size, double timeout
 
 static void start_target(struct target *t, char *const argv[])
 {
-	char line[256];
+	char line[256], said[256] = "";
 
 	memset(t, 0, sizeof(*t));
-	t->pid = spawn_as(argv, &t->fd, false, true);
+	/* (its standard error too: what it says when it cannot start) */
+	t->pid = spawn_as(argv, &t->fd, true, true);
 	current_target = t->pid;
 	for (;;) {
 		if (target_line(t, line, sizeof(line), 120e3))
-			die("%s did not start", argv[0]);
+			die("%s did not start (it ended, or said nothing for 2 minutes)%s%s", argv[0],
+			    said[0] ? ": " : "", said);
 		if (!strncmp(line, "fn ", 3))
 			t->fn = strtoull(line + 3, NULL, 16);
-		if (!strcmp(line, "ready"))
+		else if (!strcmp(line, "ready"))
 			break;
+		else
+			snprintf(said, sizeof(said), "%s", line);
 	}
 }
 
