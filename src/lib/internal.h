@@ -253,11 +253,6 @@ bool lp_proc_task_alive(pid_t pid, pid_t tid);
 /* Is the thread gone, a zombie, or on its way out (PF_EXITING)?  Such a
  * thread never stops for a tracer any more. */
 bool lp_proc_task_exiting(pid_t pid, pid_t tid);
-/* Signals pending for a thread or its process and not blocked by it. */
-int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending);
-/* How many signals the user of the process has queued, against its
- * limit (RLIMIT_SIGPENDING). */
-int lp_proc_sigqueue(struct lp_proc *proc, unsigned long *queued, unsigned long *limit);
 /* Pid of the process tracing @pid (0 if none). */
 int lp_proc_tracer(pid_t pid, pid_t *tracer);
 /* Resolve a symbol for the patch: target module first, then all modules. */
@@ -303,9 +298,6 @@ struct lp_world {
 	bool raised;
 	int policy;
 	struct sched_param param;
-	/* the signals of threads asked through /proc, not ptrace: their
-	 * user has queued near its limit (lp_world_fix_eintr()) */
-	bool sig_proc;
 };
 
 /* Seize one thread (not stopped): -ESRCH if gone, -EPERM if not allowed. */
@@ -327,7 +319,9 @@ void lp_world_free(struct lp_world *w);
 /*
  * Undo an EINTR our interrupt caused: some calls (epoll_wait,
  * rt_sigtimedwait...) return EINTR on any stop instead of restarting.
- * The thread is rewound to issue the call again.  Every stop must do this.
+ * The thread will issue the call again, unless a signal handler runs
+ * when it resumes (then it sees EINTR, as without us).  Every stop must
+ * do this.
  */
 void lp_thread_fix_eintr(struct lp_proc *proc, struct lp_thread *t);
 void lp_world_fix_eintr(struct lp_world *w);

@@ -39,8 +39,7 @@ static int read_small(const char *path, char *buf, size_t len)
 /*
  * "Key:\tvalue" of each of the @n @keys from one read of the status file
  * @path, into @vals.  One read: the kernel writes the whole file, 14 us
- * for any field of it, which counts where a stopped thread waits
- * (lp_thread_fix_eintr()).
+ * for any field of it.
  */
 static int status_fields(const char *path, const char *const *keys, char (*vals)[32],
 			 size_t n)
@@ -202,37 +201,6 @@ bool lp_proc_task_exiting(pid_t pid, pid_t tid)
 	    !(flags = stat_field(buf, 9)))
 		return true;
 	return *st == 'Z' || *st == 'X' || *st == 'x' || (strtoul(flags, NULL, 10) & 0x4);
-}
-
-int lp_proc_unblocked_pending(pid_t pid, pid_t tid, bool *pending)
-{
-	static const char *const keys[3] = { "SigPnd", "ShdPnd", "SigBlk" };
-	char path[96], v[3][32];
-	unsigned long long pnd, shd, blk;
-
-	status_path(pid, tid, path, sizeof(path));
-	if (status_fields(path, keys, v, 3))
-		return -ESRCH;
-	pnd = strtoull(v[0], NULL, 16);
-	shd = strtoull(v[1], NULL, 16);
-	blk = strtoull(v[2], NULL, 16);
-	*pending = ((pnd | shd) & ~blk) != 0;
-	return 0;
-}
-
-int lp_proc_sigqueue(struct lp_proc *proc, unsigned long *queued, unsigned long *limit)
-{
-	static const char *const key = "SigQ";
-	char path[160], v[1][32], *slash;
-
-	/* (proc->dir: through a live thread, as a main thread that ended
-	 * has no signals) */
-	snprintf(path, sizeof(path), "%s/status", proc->dir);
-	if (status_fields(path, &key, v, 1))
-		return -ESRCH;
-	*queued = strtoul(v[0], &slash, 10);
-	*limit = *slash == '/' ? strtoul(slash + 1, NULL, 10) : 0;
-	return 0;
 }
 
 /* Field @k of a stat file's text (as proc(5) counts: 3 is the state), or

@@ -6,8 +6,8 @@
  * stop took from a thread is given back at release: a signal caught in a
  * signal-delivery stop is delivered with PTRACE_DETACH, a group-stopped
  * target stays stopped (the kernel re-enters the group stop on detach),
- * and a system call that our interrupt ended with EINTR is rewound to be
- * issued again.
+ * and a system call that our interrupt ended with EINTR is issued again
+ * unless a signal handler runs (lp_world_fix_eintr()).
  */
 #include "config.h"
 
@@ -436,13 +436,6 @@ int lp_world_seize(struct lp_world *w)
 			       "process %d exited (its PID now names another process)",
 			       w->proc->pid);
 	}
-	/* (for lp_world_fix_eintr(), here rather than inside the pause) */
-	{
-		unsigned long queued, limit;
-
-		w->sig_proc = lp_proc_sigqueue(w->proc, &queued, &limit) || !limit ||
-			      queued >= limit / 2;
-	}
 	return 0;
 }
 
@@ -738,9 +731,17 @@ static bool reissuable(long nr)
 }
 
 /*
+ * The kernel's code for "restart this call unless a signal handler runs,
+ * then fail it with EINTR" (include/linux/errno.h; not in the headers of
+ * user space).
+ */
+#define LP_ERESTARTNOHAND 514
+
+/*
  * Did our stop end @t's system call with an EINTR, of a call that can be
- * issued again?  Only a plain interrupt stop: a thread with a signal to
- * take must see its EINTR, as it would have without us.
+ * issued again?  Only a plain interrupt stop (or a stop of a borrowed
+ * thread, which ends in the same place): a thread in a signal-delivery
+ * stop takes its signal, and its EINTR, as it would have without us.
  */
 static bool eintr_ours(struct lp_proc *proc, const struct lp_thread *t, uint64_t *seen)
 {
@@ -760,113 +761,39 @@ static bool eintr_ours(struct lp_proc *proc, const struct lp_thread *t, uint64_t
 	return true;
 }
 
+/*
+ * The call's result becomes -ERESTARTNOHAND, and the kernel decides when
+ * the thread runs again, as it does for the calls that restart by
+ * themselves.  Every stop of ours happens inside the kernel's signal
+ * handling on the way back from the call (get_signal(); a borrowed
+ * thread's last stop, after its single steps, too), which, once we let
+ * the thread go, takes any signal pending: one with a handler turns the
+ * result into EINTR, as it would have without us; with none, or one
+ * blocked or ignored, the kernel issues the call again.  So a signal
+ * that came at any time in the pause, up to the detach, is seen, and
+ * nothing is asked inside the pause.  (tests/integration/eintr.sh)
+ */
 static void reissue(struct lp_proc *proc, struct lp_thread *t)
 {
-	lp_debug(proc->ctx, "thread %d: re-issuing system call %llu that our stop interrupted",
+	lp_debug(proc->ctx, "thread %d: system call %llu, which our stop interrupted, "
+		 "to be issued again unless a handler runs",
 		 t->tid, (unsigned long long)t->regs.orig_rax);
-	t->regs.rip -= 2;
-	t->regs.rax = t->regs.orig_rax;
+	t->regs.rax = (uint64_t)-LP_ERESTARTNOHAND;
 	t->regs_dirty = true;
-}
-
-/* Issue @t's call again unless /proc says a signal is pending for it. */
-static void reissue_unless_pending(struct lp_proc *proc, struct lp_thread *t)
-{
-	bool pending;
-
-	if (!lp_proc_unblocked_pending(proc->pid, t->tid, &pending) && !pending)
-		reissue(proc, t);
 }
 
 void lp_thread_fix_eintr(struct lp_proc *proc, struct lp_thread *t)
 {
 	if (eintr_ours(proc, t, NULL))
-		reissue_unless_pending(proc, t);
+		reissue(proc, t);
 }
 
-/* The signals queued for thread @tid alone, or with @shared for its
- * whole process, as a mask of signals 1 to 64 in *set; 0 or an error. */
-static int queued_signals(pid_t tid, bool shared, uint64_t *set)
-{
-	struct __ptrace_peeksiginfo_args a = {
-		.off = 0, .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0, .nr = 16
-	};
-	siginfo_t si[16];
-
-	*set = 0;
-	for (;;) {
-		long n = ptrace(PTRACE_PEEKSIGINFO, tid, &a, si), i;
-
-		if (n < 0)
-			return -errno;
-		for (i = 0; i < n; i++)
-			if (si[i].si_signo > 0 && si[i].si_signo <= 64)
-				*set |= 1ULL << (si[i].si_signo - 1);
-		if (n < a.nr)
-			return 0;
-		a.off += (uint64_t)n;
-	}
-}
-
-/*
- * Is a signal pending for thread @tid that it does not block: one queued
- * for it alone, or one of @shd, those queued for the whole process?
- * 1 yes, 0 no, or an error.  Its mask is asked only when some signal is
- * pending: most often none is, and one call answers.
- */
-static int unblocked_pending(pid_t tid, uint64_t shd)
-{
-	uint64_t own, blocked;
-	int err = queued_signals(tid, false, &own);
-
-	if (err)
-		return err;
-	if (!(own | shd))
-		return 0;
-	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(blocked), &blocked))
-		return -errno;
-	return ((own | shd) & ~blocked) != 0;
-}
-
-/*
- * The threads whose call our stop ended with EINTR, asked inside the
- * pause whether a signal they do not block is pending: then they must
- * see their EINTR.  Not through /proc/TID/status (14 us a thread, which
- * the kernel spends writing the whole file: a pause of 100 threads in
- * epoll_wait() was 3.4 ms, 1.5 of them there), but through ptrace, 1 to
- * 2 us: the signals queued for the thread (PTRACE_PEEKSIGINFO), those
- * queued for the whole process (the same, once a stop), and when either
- * is not empty the thread's mask (PTRACE_GETSIGMASK).  A queue holds
- * every pending signal but those the kernel could not queue: SIGKILL
- * (the process ends, and runs no more code of its own), and a signal
- * sent past its user's limit of queued signals (RLIMIT_SIGPENDING) or
- * when an allocation failed.  Near that limit (SigQ, read at the seize:
- * w->sig_proc) every thread is asked through /proc; an allocation that
- * failed for want of memory may go unseen, and the thread then takes
- * the signal and goes on waiting, without EINTR.  So does a signal that
- * comes after this look, in the rest of the pause (as it did when each
- * thread was asked through /proc).  (tests/integration/eintr.sh)
- */
 void lp_world_fix_eintr(struct lp_world *w)
 {
-	struct lp_proc *proc = w->proc;
-	uint64_t shd = 0, seen = 0;
-	bool asked = false;
+	uint64_t seen = 0;
 	size_t i;
 
-	for (i = 0; i < w->n; i++) {
-		struct lp_thread *t = &w->th[i];
-
-		if (!eintr_ours(proc, t, &seen))
-			continue;
-		if (w->sig_proc) {
-			reissue_unless_pending(proc, t);
-			continue;
-		}
-		if (!asked && queued_signals(t->tid, true, &shd))
-			continue; /* (asked again at the next thread) */
-		asked = true;
-		if (!unblocked_pending(t->tid, shd))
-			reissue(proc, t);
-	}
+	for (i = 0; i < w->n; i++)
+		if (eintr_ours(w->proc, &w->th[i], &seen))
+			reissue(w->proc, &w->th[i]);
 }

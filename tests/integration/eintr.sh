@@ -2,26 +2,25 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # A signal that comes while the world is stopped still interrupts the call
 # of the thread it is for.  Our stop ends some system calls with EINTR
-# (epoll_wait(), sigtimedwait()...), and livepatch issues them again at the
-# release, so that the target never sees an EINTR of ours; but a thread
-# with a signal pending that it does not block must see its EINTR, as it
-# would have without us.  livepatch asks that of each thread through ptrace
-# (PTRACE_PEEKSIGINFO, and PTRACE_GETSIGMASK when a signal is pending) and
-# of the process through its /proc status (ShdPnd), inside the pause.
+# (epoll_wait(), sigtimedwait()...); livepatch turns that result into the
+# kernel's "restart unless a handler runs" (ERESTARTNOHAND), so that the
+# target never sees an EINTR of ours, but a thread that takes a signal
+# when we let it go sees its EINTR, as it would have without us, whenever
+# in the pause the signal came.
 #
 # tests/targets/blocked.c -u: SIGURG has a handler without SA_RESTART,
 # and only the epoll thread does not block it.  livepatch runs under
-# strace, which holds it as it enters its first PTRACE_PEEKSIGINFO
-# (strace -e inject=ptrace:delay_enter=...:when=N, N from a dry run),
-# the read of the process's queue of signals: inside the pause, every
-# thread stopped, the epoll and control threads' calls ended with EINTR
-# by our interrupt, and nothing asked yet.  (Where livepatch made another
+# strace, which holds it as it enters the first PTRACE_DETACH of its
+# release (strace -e inject=ptrace:delay_enter=...:when=N, N from a dry
+# run): the end of the pause, every thread stopped, the epoll and control
+# threads' calls ended with EINTR by our interrupt, and every register
+# of theirs that livepatch writes decided.  (Where livepatch made another
 # number of ptrace calls before, as when it borrowed another thread, the
-# case runs again, three times at most.)  The test then sends SIGURG to the epoll
-# thread (tgkill(): queued for that thread), or to the process (kill():
-# pending for the process), or nothing, and lets livepatch go on.  The
-# apply must succeed; with a SIGURG the epoll thread reports "EINTR epoll"
-# once, and no other call reports an EINTR; with none, no call does.
+# case runs again, three times at most.)  The test then sends SIGURG to
+# the epoll thread (tgkill(): queued for that thread), or to the process
+# (kill(): pending for the process), or nothing, and lets livepatch go on.
+# The apply must succeed; with a SIGURG the epoll thread reports "EINTR
+# epoll" once, and no other call reports an EINTR; with none, no call does.
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
 
@@ -44,9 +43,15 @@ strace -o "$T/dry.strace" -e trace=ptrace -e signal=none \
 	"$LIVEPATCH" apply "$TARGET_PID" "$T/answer.lpatch" >"$T/dry.out" 2>&1 ||
 	fail "the apply under strace failed: $(cat "$T/dry.out")"
 stop_target "$TARGET_PID"
-when=$(awk '/^ptrace\(/ { n++ } /^ptrace\(PTRACE_PEEKSIGINFO/ { print n; exit }' "$T/dry.strace")
-[ -n "$when" ] || fail "the dry run asked no thread for its signals: $(head -c 3000 "$T/dry.strace")"
-log "dry run: the first PTRACE_PEEKSIGINFO is ptrace call $when"
+# the release: the last run of PTRACE_DETACHes (and the PTRACE_SETREGS
+# before some of them) that ends the trace
+when=$(awk '/^ptrace\(/ { n++ }
+	/^ptrace\(PTRACE_DETACH/ { if (!first) first = n; next }
+	/^ptrace\(PTRACE_SETREGS/ { next }
+	/^ptrace\(/ { first = 0 }
+	END { if (first) print first }' "$T/dry.strace")
+[ -n "$when" ] || fail "the dry run ended with no PTRACE_DETACH: $(head -c 3000 "$T/dry.strace")"
+log "dry run: the release's first PTRACE_DETACH is ptrace call $when"
 
 for send in thread process none; do
 	what="SIGURG to the $send in the pause"
@@ -88,13 +93,13 @@ for send in thread process none; do
 			prev=$cur
 		done
 		case $cur in
-		"101 0x4209 "*) [ "$same" -ge 2 ] && break ;; # PTRACE_PEEKSIGINFO
+		"101 0x11 "*) [ "$same" -ge 2 ] && break ;; # PTRACE_DETACH
 		esac
 		kill -KILL "$st" "$lpp" 2>/dev/null
 		wait "$st" "$lpp" 2>/dev/null
 		stop_target "$pid"
 		[ "$try" -lt 3 ] ||
-			fail "livepatch was never held at a PTRACE_PEEKSIGINFO in 3 tries (last: $cur)"
+			fail "livepatch was never held at a PTRACE_DETACH in 3 tries (last: $cur)"
 		log "held at another call ($cur): again"
 		try=$((try + 1))
 	done
