@@ -738,16 +738,19 @@ static bool reissuable(long nr)
 #define LP_ERESTARTNOHAND 514
 
 /*
- * Did our stop end @t's system call with an EINTR, of a call that can be
- * issued again?  Only a plain interrupt stop (or a stop of a borrowed
- * thread, which ends in the same place): a thread in a signal-delivery
- * stop takes its signal, and its EINTR, as it would have without us.
+ * Did a stop end @t's system call with an EINTR, of a call that can be
+ * issued again?  Also a thread in a signal-delivery stop (t->owed_sig):
+ * while we trace a thread the kernel queues even a signal it ignores
+ * (SIGCHLD, SIGWINCH at their default...), which then ends the call; the
+ * signal is handed back at the detach and the kernel decides as below.
+ * Not a thread in a group stop: it stays stopped, and on SIGCONT sees
+ * the EINTR it would have seen without us.
  */
 static bool eintr_ours(struct lp_proc *proc, const struct lp_thread *t, uint64_t *seen)
 {
 	uint8_t insn[2];
 
-	if (!t->stopped || t->gone || t->owed_sig || t->group_stop ||
+	if (!t->stopped || t->gone || t->group_stop ||
 	    (long long)t->regs.rax != -EINTR || !reissuable((long)t->regs.orig_rax))
 		return false;
 	/* (threads waiting in the same call of the same wrapper: its

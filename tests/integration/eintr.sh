@@ -21,6 +21,7 @@
 # (kill(): pending for the process), or nothing, and lets livepatch go on.
 # The apply must succeed; with a SIGURG the epoll thread reports "EINTR
 # epoll" once, and no other call reports an EINTR; with none, no call does.
+# A fourth case sends an ignored signal before the stop (see "ignored").
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
 
@@ -52,10 +53,26 @@ when=$(awk '/^ptrace\(/ { n++ }
 	END { if (first) print first }' "$T/dry.strace")
 [ -n "$when" ] || fail "the dry run ended with no PTRACE_DETACH: $(head -c 3000 "$T/dry.strace")"
 log "dry run: the release's first PTRACE_DETACH is ptrace call $when"
+# the stop's first interrupt: the last PTRACE_INTERRUPT right after a
+# PTRACE_SEIZE (the borrow's comes first), every thread seized
+when_int=$(awk '/^ptrace\(/ { n++ }
+	/^ptrace\(PTRACE_INTERRUPT/ && prev ~ /^ptrace\(PTRACE_SEIZE/ { w = n }
+	/^ptrace\(/ { prev = $0 }
+	END { if (w) print w }' "$T/dry.strace")
+[ -n "$when_int" ] || fail "the dry run has no PTRACE_INTERRUPT after its seizes"
+log "dry run: the stop's first PTRACE_INTERRUPT is ptrace call $when_int"
 
-for send in thread process none; do
+# ignored: SIGCHLD, ignored by default, to the epoll thread between the
+# seizes and the interrupts.  Without us the kernel would drop it; while
+# we trace the thread it is queued, ends the epoll_wait() with EINTR and
+# stops the thread for us before our interrupt.  Given back at the
+# detach, it is ignored, and the call must be issued again: no EINTR.
+for send in thread process none ignored; do
 	what="SIGURG to the $send in the pause"
 	[ "$send" = none ] && what="no signal in the pause"
+	[ "$send" = ignored ] && what="SIGCHLD to the epoll thread before the stop"
+	at=$when held="101 0x11 " # PTRACE_DETACH
+	[ "$send" = ignored ] && at=$when_int held="101 0x4207 " # PTRACE_INTERRUPT
 	try=1
 	while :; do
 		log "--- $what (try $try)"
@@ -74,7 +91,7 @@ for send in thread process none; do
 			n=$((n + 1))
 		done
 		strace -o "$T/strace.$send" -p "$lpp" -e trace=ptrace -e signal=none \
-			-e inject="ptrace:delay_enter=60000000:when=$when" 2>"$T/strace.$send.err" &
+			-e inject="ptrace:delay_enter=60000000:when=$at" 2>"$T/strace.$send.err" &
 		st=$!
 		n=0
 		until grep -q '^TracerPid:[[:space:]]*[1-9]' "/proc/$lpp/status"; do
@@ -93,18 +110,29 @@ for send in thread process none; do
 			prev=$cur
 		done
 		case $cur in
-		"101 0x11 "*) [ "$same" -ge 2 ] && break ;; # PTRACE_DETACH
+		"$held"*) [ "$same" -ge 2 ] && break ;;
 		esac
 		kill -KILL "$st" "$lpp" 2>/dev/null
 		wait "$st" "$lpp" 2>/dev/null
 		stop_target "$pid"
 		[ "$try" -lt 3 ] ||
-			fail "livepatch was never held at a PTRACE_DETACH in 3 tries (last: $cur)"
+			fail "livepatch was never held at ptrace call $at ($held) in 3 tries (last: $cur)"
 		log "held at another call ($cur): again"
 		try=$((try + 1))
 	done
-	[ "$(proc_state "$pid/task/$epoll_tid")" = t ] ||
+	if [ "$send" = ignored ]; then
+		perl -e 'exit(syscall(234, $ARGV[0] + 0, $ARGV[1] + 0, 17) == 0 ? 0 : 1)' \
+			"$pid" "$epoll_tid" || fail "tgkill() of the epoll thread failed"
+		n=0
+		until [ "$(proc_state "$pid/task/$epoll_tid")" = t ]; do
+			[ "$n" -lt 200 ] ||
+				fail "the epoll thread did not stop on its SIGCHLD (state '$(proc_state "$pid/task/$epoll_tid")')"
+			sleep 0.01
+			n=$((n + 1))
+		done
+	elif [ "$(proc_state "$pid/task/$epoll_tid")" != t ]; then
 		fail "the epoll thread is in state '$(proc_state "$pid/task/$epoll_tid")', not stopped, in the pause"
+	fi
 	case $send in
 	thread)
 		perl -e 'exit(syscall(234, $ARGV[0] + 0, $ARGV[1] + 0, 23) == 0 ? 0 : 1)' \
@@ -121,7 +149,7 @@ for send in thread process none; do
 	expect_status 0 "apply, $what"
 	wait_all_new 63
 	assert_alive_for 0.3
-	if [ "$send" = none ]; then
+	if [ "$send" = none ] || [ "$send" = ignored ]; then
 		assert_no_reports "$what" 'EINTR|unexpected|short-sleep'
 	else
 		# (the target runs at nice 19: on a busy machine it may say so late)
