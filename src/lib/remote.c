@@ -18,9 +18,16 @@
 
 #include "internal.h"
 
+/*
+ * Every signal blocked while the thread runs our calls, but SIGTRAP: the
+ * trap of each single step is forced on the thread, and a forced signal
+ * that is blocked has its handler reset to the default (kernel:
+ * force_sig_info_to_task()), which took a SIGTRAP handler from the
+ * target for good (tests/integration/handlers.sh).
+ */
 int lp_remote_begin(struct lp_proc *proc, struct lp_thread *t, uint64_t *saved_mask)
 {
-	uint64_t all = ~0ULL;
+	uint64_t all = ~(1ULL << (SIGTRAP - 1));
 
 	if (ptrace(PTRACE_GETSIGMASK, t->tid, (void *)sizeof(*saved_mask), saved_mask) ||
 	    ptrace(PTRACE_SETSIGMASK, t->tid, (void *)sizeof(all), &all))
@@ -76,8 +83,9 @@ int lp_remote_syscall(struct lp_proc *proc, struct lp_thread *t,
 			break;
 		}
 		sig = WSTOPSIG(status);
-		/* Every signal is blocked (lp_remote_begin) but those that
-		 * cannot be: keep one for the detach all the same. */
+		/* Every signal is blocked (lp_remote_begin) but SIGTRAP and
+		 * those that cannot be: keep one for the detach all the
+		 * same.  (A SIGTRAP sent meanwhile passes for a step's.) */
 		if ((status >> 16) == 0 && sig != SIGTRAP && !t->owed_sig) {
 			t->owed_sig = sig;
 			t->has_siginfo = !ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &t->siginfo);

@@ -20,7 +20,8 @@
  *
  * With -u, SIGURG has a handler without SA_RESTART, and only the epoll
  * thread does not block it: a SIGURG ends that thread's epoll_wait() with
- * EINTR, which it prints (eintr.sh).
+ * EINTR, which it prints (eintr.sh).  SIGTRAP then has a handler too,
+ * which prints "trap" (handlers.sh).
  *
  * SLEEP_MS is 3000 unless -s says otherwise: long enough for the whole stop
  * of an apply to land inside one sleep.  A test that patches and reverts
@@ -554,6 +555,14 @@ static void on_urg(int sig)
 	(void)sig;
 }
 
+/* -u: a handler livepatch's single steps must leave in place. */
+static void on_trap(int sig)
+{
+	(void)sig;
+	if (write(1, "trap\n", 5) != 5)
+		_exit(3);
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: blocked [-s SLEEP_MS] [-u] "
@@ -608,9 +617,12 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGUSR2);
 	if (urg) {
 		struct sigaction sa = { .sa_handler = on_urg };
+		struct sigaction trap = { .sa_handler = on_trap, .sa_flags = SA_RESTART };
 
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGURG, &sa, NULL);
+		sigemptyset(&trap.sa_mask);
+		sigaction(SIGTRAP, &trap, NULL);
 		sigaddset(&set, SIGURG); /* (the epoll thread unblocks it) */
 	}
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
