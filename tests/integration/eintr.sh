@@ -101,7 +101,7 @@ for send in thread process none ignored; do
 		done
 		kill -CONT "$lpp"
 		# held: the same call three times 20 ms apart
-		same=0 prev= n=0
+		same=0 prev='' n=0
 		while [ "$same" -lt 2 ] && [ "$n" -lt 1000 ]; do
 			sleep 0.02
 			n=$((n + 1))
