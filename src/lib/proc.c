@@ -36,61 +36,32 @@ static int read_small(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/*
- * "Key:\tvalue" of each of the @n @keys from one read of the status file
- * @path, into @vals.  One read: the kernel writes the whole file, 14 us
- * for any field of it.
- */
-static int status_fields(const char *path, const char *const *keys, char (*vals)[32],
-			 size_t n)
+/* One "Key:\tvalue" of /proc/PID[/task/TID]/status (which the kernel
+ * writes whole, 14 us, for any field of it). */
+static int status_field(pid_t pid, pid_t tid, const char *key, char *val, size_t len)
 {
-	char buf[4096], *p;
-	size_t found = 0, k;
+	char path[96], buf[4096], *p;
+	size_t klen = strlen(key);
 	int err;
 
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	err = read_small(path, buf, sizeof(buf));
 	if (err)
 		return err;
-	for (p = buf; p && *p && found < n; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-		for (k = 0; k < n; k++) {
-			size_t klen = strlen(keys[k]);
+	for (p = buf; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (!strncmp(p, key, klen) && p[klen] == ':') {
+			char *v = p + klen + 1, *e;
 
-			if (!strncmp(p, keys[k], klen) && p[klen] == ':') {
-				char *v = p + klen + 1, *e;
-
-				v += strspn(v, " \t");
-				e = strchr(v, '\n');
-				snprintf(vals[k], sizeof(vals[k]), "%.*s",
-					 e ? (int)(e - v) : (int)strlen(v), v);
-				found++;
-				break;
-			}
+			v += strspn(v, " \t");
+			e = strchr(v, '\n');
+			snprintf(val, len, "%.*s", e ? (int)(e - v) : (int)strlen(v), v);
+			return 0;
 		}
 	}
-	return found == n ? 0 : -ENOENT;
-}
-
-/* /proc/PID[/task/TID]/status */
-static void status_path(pid_t pid, pid_t tid, char *path, size_t len)
-{
-	if (tid)
-		snprintf(path, len, "/proc/%d/task/%d/status", pid, tid);
-	else
-		snprintf(path, len, "/proc/%d/status", pid);
-}
-
-/* One "Key:\tvalue" of /proc/PID[/task/TID]/status. */
-static int status_field(pid_t pid, pid_t tid, const char *key, char *val, size_t len)
-{
-	char path[96], v[1][32];
-	int err;
-
-	status_path(pid, tid, path, sizeof(path));
-	err = status_fields(path, &key, v, 1);
-
-	if (!err)
-		snprintf(val, len, "%s", v[0]);
-	return err;
+	return -ENOENT;
 }
 
 int lp_proc_tracer(pid_t pid, pid_t *tracer)
