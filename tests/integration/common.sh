@@ -675,16 +675,15 @@ gate_in_read() {
 # (parked.sh failed so 2 times in 10 with three CPU hogs).
 gate_still_parked() {
 	_gsp=0
-	until gate_in_read; do
+	while :; do
 		! grep -q "^gate-result $1 " "$TARGET_OUT" ||
 			fail "the parked call $1 of gate() returned before it was released"
+		gate_in_read && return 0
 		[ "$_gsp" -lt 100 ] || fail "the gate thread left read() before it was released:" \
 			"$(cat "/proc/$TARGET_PID/task/$GATE_TID/syscall" 2>&1)"
 		sleep 0.1
 		_gsp=$((_gsp + 1))
 	done
-	! grep -q "^gate-result $1 " "$TARGET_OUT" ||
-		fail "the parked call $1 of gate() returned before it was released"
 }
 
 # gate_wait_parked: wait until the gate thread blocks in read() on the
