@@ -32,6 +32,12 @@ command -v perl >/dev/null 2>&1 || skip "no perl (for tgkill())"
 build_target "$T/blocked" "$TARGETS/blocked.c" "$NOCET_CFLAGS"
 build_patch "$T/blocked" "$T/answer.lpatch" "$TARGETS/answer-patch.c"
 
+# tgkill PID TID SIGNO: a signal queued for that one thread.
+tgkill() {
+	perl -e 'exit(syscall(234, $ARGV[0] + 0, $ARGV[1] + 0, $ARGV[2] + 0) == 0 ? 0 : 1)' "$@" ||
+		fail "tgkill() of thread $2 failed"
+}
+
 # A dry run numbers livepatch's ptrace calls: the same target, the same apply.
 start_target "$T/blocked" -u
 wait_ready
@@ -121,8 +127,7 @@ for send in thread process none ignored; do
 		try=$((try + 1))
 	done
 	if [ "$send" = ignored ]; then
-		perl -e 'exit(syscall(234, $ARGV[0] + 0, $ARGV[1] + 0, 17) == 0 ? 0 : 1)' \
-			"$pid" "$epoll_tid" || fail "tgkill() of the epoll thread failed"
+		tgkill "$pid" "$epoll_tid" 17 # SIGCHLD
 		n=0
 		until [ "$(proc_state "$pid/task/$epoll_tid")" = t ]; do
 			[ "$n" -lt 200 ] ||
@@ -134,10 +139,7 @@ for send in thread process none ignored; do
 		fail "the epoll thread is in state '$(proc_state "$pid/task/$epoll_tid")', not stopped, in the pause"
 	fi
 	case $send in
-	thread)
-		perl -e 'exit(syscall(234, $ARGV[0] + 0, $ARGV[1] + 0, 23) == 0 ? 0 : 1)' \
-			"$pid" "$epoll_tid" || fail "tgkill() of the epoll thread failed"
-		;;
+	thread) tgkill "$pid" "$epoll_tid" 23 ;; # SIGURG
 	process) kill -URG "$pid" ;;
 	esac
 	kill -KILL "$st"
