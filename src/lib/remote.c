@@ -24,6 +24,14 @@
  * that is blocked has its handler reset to the default (kernel:
  * force_sig_info_to_task()), which took a SIGTRAP handler from the
  * target for good (tests/integration/handlers.sh).
+ *
+ * The mask we save and give back is the thread's own even when it sits in
+ * a call that has one of its own for the call's time (ppoll(),
+ * epoll_pwait(), sigsuspend()...): PTRACE_GETSIGMASK gives the mask the
+ * call will put back, and PTRACE_SETSIGMASK sets it in place of the
+ * call's; the call, issued again, sets its own once more
+ * (tests/integration/syscalls.sh, the ppoll thread).  /proc's SigBlk
+ * would give the call's.
  */
 int lp_remote_begin(struct lp_proc *proc, struct lp_thread *t, uint64_t *saved_mask)
 {

@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Apply and revert a patch over and over (10 cycles a process; 100 with
 # LP_LONG=1) in a process whose threads wait in read(), accept(),
-# epoll_wait(), poll(), a raw FUTEX_WAIT, pthread_cond_wait(), sem_wait()
-# (futex waits) and timed 300 ms clock_nanosleep()s (tests/targets/blocked.c
-# with -s 300).  syscalls.sh checks one apply in the same target with 3 s
-# sleeps; here every stop and every remote call of the loads and unloads
-# lands on threads that are still in their waits, while many short sleeps
-# begin and end.  None may return EINTR or early: no sleep may be shorter
+# epoll_wait(), poll(), ppoll() with a signal mask of its own, a raw
+# FUTEX_WAIT, pthread_cond_wait(), sem_wait() (futex waits) and timed
+# 300 ms clock_nanosleep()s (tests/targets/blocked.c with -s 300).
+# syscalls.sh checks one apply in the same target with 3 s sleeps; here
+# every stop and every remote call of the loads and unloads lands on
+# threads that are still in their waits, while many short sleeps begin and
+# end.  None may return EINTR or early: no sleep may be shorter
 # than asked for, pthread_cond_wait() may not return with its condition
 # false, and after the cycles each wait must still be waiting, and complete
 # with its data when the target is told to wake them.
@@ -18,7 +19,7 @@
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
 
 ROLES=${LP_BLOCKING_ROLES:-control read accept epoll cond sem sleep}
-WOKEN="read accept epoll futex poll cond sem"
+WOKEN="read accept epoll futex poll ppoll cond sem"
 SLEEP_MS=300
 CYCLES=10
 [ "${LP_LONG:-}" = 1 ] && CYCLES=100

@@ -1,11 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Patch a process whose threads are blocked in system calls: read() on a
-# pipe, accept(), epoll_wait() and poll() with no timeout, a 3 s
-# clock_nanosleep() and a FUTEX_WAIT, none of which anything completes, and
-# a sigtimedwait() with 20 ms ticks.  The stop must not show: no call may
-# return EINTR, the sleep must last its full 3 s, and every call must still
-# be waiting afterwards (it completes when the target is told to wake them).
+# pipe, accept(), epoll_wait() and poll() with no timeout, a ppoll() with a
+# signal mask of its own, a 3 s clock_nanosleep() and a FUTEX_WAIT, none of
+# which anything completes, and a sigtimedwait() with 20 ms ticks.  The
+# stop must not show: no call may return EINTR, the sleep must last its
+# full 3 s, and every call must still be waiting afterwards (it completes
+# when the target is told to wake them).  The ppoll() thread must have its
+# own signal mask back when its call returns, not the call's: with the
+# ppoll() thread borrowed, livepatch reads and gives back the mask of a
+# thread stopped inside the call.
 #
 # livepatch borrows the first sleeping thread, the main thread, for the
 # system calls that load the patch; one fresh process per role has the main
@@ -16,8 +20,8 @@
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/common.sh"
 
-ROLES=${LP_SYSCALLS_ROLES:-control read accept epoll sleep futex poll}
-WOKEN="read accept epoll futex poll"
+ROLES=${LP_SYSCALLS_ROLES:-control read accept epoll sleep futex poll ppoll}
+WOKEN="read accept epoll futex poll ppoll"
 
 # Fail if the target reported an interrupted, short or failed call.
 assert_calls_undisturbed() {

@@ -15,6 +15,12 @@
  *   sleep    clock_nanosleep(CLOCK_MONOTONIC) of SLEEP_MS, over and over
  *   futex    a raw FUTEX_WAIT on a word nobody changes
  *   poll     poll(), timeout -1, on a second pipe nothing is written to
+ *   ppoll    ppoll(), no timeout, on a third pipe, with a mask that adds
+ *            SIGWINCH to the thread's own for the call's time: the kernel
+ *            puts the thread's mask back when the call returns, and the
+ *            thread checks that it did (a tool that reads the mask of a
+ *            thread stopped in the call must get the thread's own, not
+ *            the call's, and give that one back)
  *   cond     pthread_cond_wait() on a condition nobody signals
  *   sem      sem_wait() on a semaphore at 0
  *
@@ -52,7 +58,7 @@
  * the first time answer(21) no longer gives 42, and "regressed" if it gives
  * 42 again after that (as it does after a revert).  On SIGUSR2 it prints
  * "status SEQ VALUE CALLS 0" (as hot.c does).  On SIGUSR1 it prints
- * "waking" and completes the calls of read, accept, epoll, futex, poll,
+ * "waking" and completes the calls of read, accept, epoll, futex, poll, ppoll,
  * cond and sem, which print "woke NAME" and end; the sleep thread goes on.
  * Every line is flushed at once.
  */
@@ -88,7 +94,7 @@ static volatile int value;
 static volatile unsigned long calls;
 
 static long sleep_ms = 3000;
-static int pipe_read[2], pipe_poll[2], listen_fd, event_fd, epoll_fd;
+static int pipe_read[2], pipe_poll[2], pipe_ppoll[2], listen_fd, event_fd, epoll_fd;
 static unsigned short port;
 static uint32_t futex_word;
 static pthread_mutex_t cond_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -292,6 +298,47 @@ static void *run_poll(void *arg)
 	}
 }
 
+static int same_mask(const sigset_t *a, const sigset_t *b)
+{
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(a, sig) != sigismember(b, sig))
+			return 0;
+	return 1;
+}
+
+static void *run_ppoll(void *arg)
+{
+	struct pollfd pfd = { .fd = pipe_ppoll[0], .events = POLLIN };
+	sigset_t own, during, after;
+
+	(void)arg;
+	pthread_sigmask(SIG_BLOCK, NULL, &own);
+	during = own;
+	sigaddset(&during, SIGWINCH);
+	arm("ppoll");
+	for (;;) {
+		int n = ppoll(&pfd, 1, NULL, &during);
+		int err = errno;
+
+		pthread_sigmask(SIG_BLOCK, NULL, &after);
+		if (!same_mask(&own, &after)) {
+			say("unexpected ppoll-mask: SIGWINCH %s", sigismember(&after, SIGWINCH) ?
+			    "still blocked after the call" : "not blocked, other signals differ");
+			return NULL;
+		}
+		if (n == 1 && (pfd.revents & POLLIN)) {
+			say("woke ppoll");
+			return NULL;
+		}
+		if (n < 0 && err == EINTR) {
+			say("EINTR ppoll");
+			continue;
+		}
+		say("unexpected ppoll %d", n < 0 ? err : 0);
+		return NULL;
+	}
+}
+
 /* pthread_cond_wait() may wake spuriously by its contract, but nothing
  * here gives it cause to: a wake-up with the condition false is reported,
  * as a stop of the process may be what made it. */
@@ -344,6 +391,7 @@ static struct blocker blockers[] = {
 	{ "sleep", run_sleep, { SYS_clock_nanosleep, SYS_nanosleep }, 0 },
 	{ "futex", run_futex, { SYS_futex, SYS_futex }, 0 },
 	{ "poll", run_poll, { SYS_poll, SYS_ppoll }, 0 },
+	{ "ppoll", run_ppoll, { SYS_ppoll, SYS_ppoll }, 0 },
 	{ "cond", run_cond, { SYS_futex, SYS_futex }, 0 },
 	{ "sem", run_sem, { SYS_futex, SYS_futex }, 0 },
 };
@@ -446,6 +494,8 @@ static void wake_all(void)
 		say("unexpected waking-read %d", errno);
 	if (write(pipe_poll[1], "x", 1) != 1)
 		say("unexpected waking-poll %d", errno);
+	if (write(pipe_ppoll[1], "x", 1) != 1)
+		say("unexpected waking-ppoll %d", errno);
 	if (eventfd_write(event_fd, 1) != 0)
 		say("unexpected waking-epoll %d", errno);
 	__atomic_store_n(&futex_word, 1, __ATOMIC_RELEASE);
@@ -517,7 +567,8 @@ static void setup(void)
 	socklen_t len = sizeof sa;
 	struct epoll_event ev = { .events = EPOLLIN };
 
-	if (pipe2(pipe_read, O_CLOEXEC) != 0 || pipe2(pipe_poll, O_CLOEXEC) != 0)
+	if (pipe2(pipe_read, O_CLOEXEC) != 0 || pipe2(pipe_poll, O_CLOEXEC) != 0 ||
+	    pipe2(pipe_ppoll, O_CLOEXEC) != 0)
 		die("pipe2", errno);
 
 	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
