@@ -275,7 +275,7 @@ struct lp_thread {
 	bool leader;        /* the main thread (its end is reported late) */
 	bool group_stop;    /* in a group-stop: must stay stopped */
 	int owed_sig;       /* signal to deliver at detach */
-	bool regs_dirty;    /* regs changed: write back before resume */
+	bool rax_dirty;     /* regs.rax changed (only it): written back at the detach */
 	bool has_siginfo;   /* siginfo of owed_sig, restored at detach */
 	siginfo_t siginfo;
 	struct user_regs_struct regs;
