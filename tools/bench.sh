@@ -118,10 +118,11 @@ echo "bench: machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cp
 	-o "$out/bench.csv" -p "$out/bench.dat" ${BENCH_SECTIONS:-}
 
 if command -v gnuplot >/dev/null 2>&1 && [ -s "$out/bench.dat" ]; then
+	small=$((runs * 3 > 64 ? 64 : runs * 3)) # (lpbench's runs_for())
 	gnuplot <<EOF
 set terminal pngcairo size 760,480 font ",10"
 set output "$out/bench.png"
-set title "livepatch: pause against threads (median of $runs runs)"
+set title "livepatch: pause against threads (median of $runs runs, $small up to 100 threads)"
 set xlabel "threads in the target"
 set ylabel "ms"
 set logscale xy
