@@ -329,8 +329,10 @@ static void scan_ranges(struct lp_unwinder *u, struct txn *x)
  * they can be known while the target runs (lp_unwinder_learn()): those of
  * the functions patched, and of the call chains of threads that sit in
  * system calls, up to LEARN_THREADS different places among the first
- * LEARN_LOOKS threads.  A walk's first pass through a function took 3 to
- * 5 us inside the pause: 30 of the 100 us of a one-thread pause.
+ * LEARN_LOOKS threads, and, when one of those runs, of the frames atop a
+ * few thread stacks (lp_unwinder_learn_stacks()).  A walk's first pass
+ * through a function took 3 to 5 us inside the pause: 30 of the 100 us of
+ * a one-thread pause.
  */
 #define LEARN_THREADS 16
 #define LEARN_LOOKS 64
@@ -339,6 +341,8 @@ static void learn(struct txn *x, struct lp_unwinder *u)
 {
 	uint64_t seen[LEARN_THREADS];
 	size_t i, k, n = 0, looked = 0;
+	bool running = false;
+	int err;
 
 	for (i = 0; i < x->nc; i++) {
 		struct user_regs_struct r = { .rip = x->c[i].addr };
@@ -352,8 +356,11 @@ static void learn(struct txn *x, struct lp_unwinder *u)
 		if (!t->seized || t->gone)
 			continue;
 		looked++;
-		if (lp_proc_task_blocked_at(x->proc->pid, t->tid, &sp, &pc))
+		err = lp_proc_task_blocked_at(x->proc->pid, t->tid, &sp, &pc);
+		if (err) {
+			running |= err == -EAGAIN;
 			continue;
+		}
 		for (k = 0; k < n && seen[k] != pc; k++)
 			;
 		if (k < n)
@@ -365,6 +372,8 @@ static void learn(struct txn *x, struct lp_unwinder *u)
 			lp_unwinder_learn(u, &r);
 		}
 	}
+	if (running)
+		lp_unwinder_learn_stacks(u);
 }
 
 /* A new stop: nothing verified yet. */

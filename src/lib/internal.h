@@ -364,6 +364,9 @@ int lp_unwinder_reserve(struct lp_unwinder *u, size_t n);
  * 0).  The thread may be running: what this reads of its stack may be
  * torn, and only guides which rules to learn. */
 void lp_unwinder_learn(struct lp_unwinder *u, const struct user_regs_struct *regs);
+/* Learn the functions of the return addresses atop a few thread stacks
+ * (the call chains of threads that run, which no register tells). */
+void lp_unwinder_learn_stacks(struct lp_unwinder *u);
 /* Read the top of the stack of every stopped thread of @w, in few calls. */
 void lp_unwinder_prefetch(struct lp_unwinder *u, const struct lp_world *w);
 /* Read the memory of ranges [r[i][0], r[i][1]), in few calls. */
