@@ -958,10 +958,20 @@ void lp_unwinder_learn_stacks(struct lp_unwinder *u)
 {
 	struct lp_thread t = { .stopped = true };
 	struct walk w = { .u = u, .t = &t };
-	uint64_t st[STACKS_LOOKED][2], *top;
+	uint64_t st[STACKS_LOOKED][2], *top, lo = UINT64_MAX, hi = 0;
 	size_t n, i, k, learnt = 0;
 
-	n = thread_stacks(u->proc, st, STACKS_LOOKED);
+	/* (most words are no code address: one look at the span of every
+	 * module's code before the search for the module) */
+	for (i = 0; i < u->proc->nmods; i++) {
+		const struct lp_module *m = &u->proc->mods[i];
+
+		if (m->eh_table && m->text_lo < lo)
+			lo = m->text_lo;
+		if (m->eh_table && m->text_hi > hi)
+			hi = m->text_hi;
+	}
+	n = lo < hi ? thread_stacks(u->proc, st, STACKS_LOOKED) : 0;
 	top = n ? malloc(STACK_TOP_BYTES) : NULL;
 	if (!top)
 		return;
@@ -977,9 +987,12 @@ void lp_unwinder_learn_stacks(struct lp_unwinder *u)
 		r = (struct iovec){ (void *)(uintptr_t)(st[i][1] - len), len };
 		got = process_vm_readv(u->proc->pid, &l, 1, &r, 1, 0);
 		for (k = 0; got > 0 && k < (size_t)got / 8 && learnt < STACK_LEARNS; k++) {
-			const struct lp_module *m = lp_proc_module_at(u->proc, top[k]);
+			const struct lp_module *m;
 			uint64_t x = top[k] - 1;
 
+			if (top[k] <= lo || top[k] > hi)
+				continue;
+			m = lp_proc_module_at(u->proc, top[k]);
 			if (!m || !m->eh_table || top[k] <= m->text_lo || top[k] > m->text_hi ||
 			    rs_find(u, x) || !after_call(u, top[k]))
 				continue;
