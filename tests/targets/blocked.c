@@ -276,28 +276,6 @@ static void *run_futex(void *arg)
 	return NULL;
 }
 
-static void *run_poll(void *arg)
-{
-	struct pollfd pfd = { .fd = pipe_poll[0], .events = POLLIN };
-
-	(void)arg;
-	arm("poll");
-	for (;;) {
-		int n = poll(&pfd, 1, -1);
-
-		if (n == 1 && (pfd.revents & POLLIN)) {
-			say("woke poll");
-			return NULL;
-		}
-		if (n < 0 && errno == EINTR) {
-			say("EINTR poll");
-			continue;
-		}
-		say("unexpected poll %d", n < 0 ? errno : 0);
-		return NULL;
-	}
-}
-
 static int same_mask(const sigset_t *a, const sigset_t *b)
 {
 	for (int sig = 1; sig < NSIG; sig++)
@@ -306,37 +284,51 @@ static int same_mask(const sigset_t *a, const sigset_t *b)
 	return 1;
 }
 
-static void *run_ppoll(void *arg)
+/* poll() on @fd, or with @own_mask ppoll() with SIGWINCH added to the
+ * thread's mask for the call's time, checking after each return that the
+ * thread's own mask is back. */
+static void *poll_loop(const char *name, int fd, int own_mask)
 {
-	struct pollfd pfd = { .fd = pipe_ppoll[0], .events = POLLIN };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	sigset_t own, during, after;
 
-	(void)arg;
 	pthread_sigmask(SIG_BLOCK, NULL, &own);
 	during = own;
 	sigaddset(&during, SIGWINCH);
-	arm("ppoll");
+	arm(name);
 	for (;;) {
-		int n = ppoll(&pfd, 1, NULL, &during);
+		int n = own_mask ? ppoll(&pfd, 1, NULL, &during) : poll(&pfd, 1, -1);
 		int err = errno;
 
 		pthread_sigmask(SIG_BLOCK, NULL, &after);
-		if (!same_mask(&own, &after)) {
-			say("unexpected ppoll-mask: SIGWINCH %s", sigismember(&after, SIGWINCH) ?
+		if (own_mask && !same_mask(&own, &after)) {
+			say("unexpected %s-mask: SIGWINCH %s", name, sigismember(&after, SIGWINCH) ?
 			    "still blocked after the call" : "not blocked, other signals differ");
 			return NULL;
 		}
 		if (n == 1 && (pfd.revents & POLLIN)) {
-			say("woke ppoll");
+			say("woke %s", name);
 			return NULL;
 		}
 		if (n < 0 && err == EINTR) {
-			say("EINTR ppoll");
+			say("EINTR %s", name);
 			continue;
 		}
-		say("unexpected ppoll %d", n < 0 ? err : 0);
+		say("unexpected %s %d", name, n < 0 ? err : 0);
 		return NULL;
 	}
+}
+
+static void *run_poll(void *arg)
+{
+	(void)arg;
+	return poll_loop("poll", pipe_poll[0], 0);
+}
+
+static void *run_ppoll(void *arg)
+{
+	(void)arg;
+	return poll_loop("ppoll", pipe_ppoll[0], 1);
 }
 
 /* pthread_cond_wait() may wake spuriously by its contract, but nothing
