@@ -34,9 +34,9 @@
  * Every figure is the median of RUNS runs (default 5), and of three times
  * as many for targets of up to 100 threads; a ratio to the floor is the
  * median of the ratios of each run, whose floor is measured just before
- * its apply.  Like livepatch, the floor runs at real-time
- * priority when allowed.  The results also go, one value a line, to the
- * CSV file, and the plot's data to PLOTDATA.  -G leaves gdb out.
+ * its apply.  Like livepatch, the floor runs at real-time priority when
+ * allowed.  The results also go, one value a line, to the CSV file, and
+ * the plot's data to PLOTDATA.  -G leaves gdb out.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -566,7 +566,6 @@ static void print_trow(const struct trow *r)
 	fflush(stdout);
 }
 
-/* Floor, apply and revert, RUNS times on the running target @t. */
 /*
  * The runs of a target of @threads.  A target of up to SMALL_THREADS
  * stops in well under a millisecond, where the wake-up of an idle virtual
@@ -583,6 +582,7 @@ static int runs_for(long threads)
 	return n > MAX_RUNS ? MAX_RUNS : n;
 }
 
+/* Floor, apply and revert, runs_for() times on the running target @t. */
 static void measure_target(struct target *t, const char *patch, struct trow *r)
 {
 	double fl[MAX_RUNS], nv[MAX_RUNS], pa[MAX_RUNS], ra[MAX_RUNS], rn[MAX_RUNS];

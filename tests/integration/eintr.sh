@@ -13,9 +13,9 @@
 # strace, which holds it as it enters the first ptrace call of its
 # release, a PTRACE_POKEUSER or a PTRACE_DETACH (strace -e
 # inject=ptrace:delay_enter=...:when=N, N from a dry run): the end of the
-# pause, every thread stopped, the epoll and control
-# threads' calls ended with EINTR by our interrupt, and every register
-# of theirs that livepatch writes decided.  (Where livepatch made another
+# pause, every thread stopped, the epoll and control threads' calls ended
+# with EINTR by our interrupt, and every register of theirs that
+# livepatch writes decided.  (Where livepatch made another
 # number of ptrace calls before, as when it borrowed another thread, the
 # case runs again, three times at most.)  The test then sends SIGURG to
 # the epoll thread (tgkill(): queued for that thread), or to the process
