@@ -220,6 +220,17 @@ struct lp_proc {
 	char dir[64];
 };
 
+/* One line of /proc/PID/maps. */
+struct lp_maps_line {
+	uint64_t start, end, offset, inode;
+	char perms[5];
+	char *name; /* in the line, its newline cut off; "" for none */
+};
+
+/* Parse @line (as fgets() read it) into @m: 0, or -1 when it is not a
+ * maps line. */
+int lp_maps_parse(char *line, struct lp_maps_line *m);
+
 /* Open the process: checks it exists, is x86-64 ELF, maps its modules. */
 int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out);
 /* Only its memory and /proc directory (no modules): enough to read it. */

@@ -388,18 +388,14 @@ static int scan_maps(struct lp_proc *proc, struct lp_journal *j)
 	if (!f)
 		return errno == ENOENT ? -ESRCH : -errno;
 	while (fgets(line, sizeof(line), f) && !err) {
-		unsigned long long s, e, ino;
-		char name[4096], *id;
+		struct lp_maps_line ml;
+		char *id;
 
-		name[0] = 0;
-		if (sscanf(line, "%llx-%llx %*s %*s %*s %llu %4095[^\n]", &s, &e, &ino,
-			   name) < 4)
+		if (lp_maps_parse(line, &ml) || strncmp(ml.name, "/memfd:livepatch:", 17))
 			continue;
-		if (strncmp(name, "/memfd:livepatch:", 17))
-			continue;
-		id = name + 17;
+		id = ml.name + 17;
 		id[strcspn(id, " ")] = 0;
-		err = add_map(j, s, e, ino, id);
+		err = add_map(j, ml.start, ml.end, ml.inode, id);
 	}
 	fclose(f);
 	return err;

@@ -930,22 +930,19 @@ static size_t thread_stacks(const struct lp_proc *proc, uint64_t (*st)[2], size_
 	if (!f)
 		return 0;
 	while (n < max && fgets(line, sizeof(line), f)) {
-		unsigned long long lo, hi, ino;
-		char perms[5];
-		int end = 0;
+		struct lp_maps_line ml;
 
-		if (sscanf(line, "%llx-%llx %4s %*x %*x:%*x %llu %n", &lo, &hi, perms, &ino,
-			   &end) != 4 || ino || line[end] != '\0') {
+		if (lp_maps_parse(line, &ml) || ml.inode || ml.name[0]) {
 			guard_end = 0;
 			continue;
 		}
-		if (!strcmp(perms, "---p")) {
-			guard_end = hi;
+		if (!strcmp(ml.perms, "---p")) {
+			guard_end = ml.end;
 			continue;
 		}
-		if (!strcmp(perms, "rw-p") && lo == guard_end) {
-			st[n][0] = lo;
-			st[n][1] = hi;
+		if (!strcmp(ml.perms, "rw-p") && ml.start == guard_end) {
+			st[n][0] = ml.start;
+			st[n][1] = ml.end;
 			n++;
 		}
 		guard_end = 0;

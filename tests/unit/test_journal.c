@@ -226,6 +226,77 @@ START_TEST(test_grow)
 }
 END_TEST
 
+/* lp_maps_parse(): the lines the kernel writes, and refusals. */
+START_TEST(test_maps_line)
+{
+	char l1[] = "55d0c0a00000-55d0c0a02000 r-xp 00002000 fd:01 1234567                    /opt/my app/bin (deleted)\n";
+	char l2[] = "7ffd1e9f0000-7ffd1e9f4000 r--p 00000000 00:00 0                          [vvar]\n";
+	char l3[] = "7f00aa000000-7f00aa021000 rw-p 00000000 00:00 0 \n";
+	char l4[] = "7f00aa000000-7f00aa021000 ---p 00000000 00:00 0\n";
+	char l5[] = "7f0000001000-7f0000006000 r-xs 00000000 00:01 42 /memfd:livepatch:00ff (deleted)";
+	char *bad[] = { "", "\n", "zz-10 r-xp 0 00:00 0\n", "1000-2000 r-xp\n",
+			"1000 2000 r-xp 00000000 00:00 0\n", "1000-2000 r-x 00000000 00:00 0\n",
+			"1000-2000 r-xp 00000000 00:00 x\n", "1000-2000 r-xp -1 00:00 0\n" };
+	struct lp_maps_line m;
+	size_t i;
+
+	ck_assert_int_eq(lp_maps_parse(l1, &m), 0);
+	ck_assert_uint_eq(m.start, 0x55d0c0a00000ULL);
+	ck_assert_uint_eq(m.end, 0x55d0c0a02000ULL);
+	ck_assert_str_eq(m.perms, "r-xp");
+	ck_assert_uint_eq(m.offset, 0x2000);
+	ck_assert_uint_eq(m.inode, 1234567);
+	ck_assert_str_eq(m.name, "/opt/my app/bin (deleted)");
+	ck_assert_int_eq(lp_maps_parse(l2, &m), 0);
+	ck_assert_str_eq(m.name, "[vvar]");
+	ck_assert_int_eq(lp_maps_parse(l3, &m), 0);
+	ck_assert_str_eq(m.name, "");
+	ck_assert_uint_eq(m.inode, 0);
+	ck_assert_int_eq(lp_maps_parse(l4, &m), 0);
+	ck_assert_str_eq(m.perms, "---p");
+	ck_assert_str_eq(m.name, "");
+	ck_assert_int_eq(lp_maps_parse(l5, &m), 0); /* (no newline: cut by fgets()) */
+	ck_assert_uint_eq(m.inode, 42);
+	ck_assert_str_eq(m.name, "/memfd:livepatch:00ff (deleted)");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "%s", bad[i]);
+		ck_assert_msg(lp_maps_parse(line, &m) == -1, "parsed \"%s\"", bad[i]);
+	}
+}
+END_TEST
+
+/* Every line of our own maps, against what sscanf() reads of it. */
+START_TEST(test_maps_self)
+{
+	char line[4352], copy[4352];
+	FILE *f = fopen("/proc/self/maps", "re");
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long s, e, off, ino;
+		char perms[8], name[4096] = "";
+		struct lp_maps_line m;
+
+		ck_assert_int_ge(sscanf(line, "%llx-%llx %7s %llx %*s %llu %4095[^\n]", &s, &e, perms,
+					&off, &ino, name), 5);
+		memcpy(copy, line, sizeof(copy));
+		ck_assert_msg(lp_maps_parse(copy, &m) == 0, "refused %s", line);
+		ck_assert_uint_eq(m.start, s);
+		ck_assert_uint_eq(m.end, e);
+		ck_assert_str_eq(m.perms, perms);
+		ck_assert_uint_eq(m.offset, off);
+		ck_assert_uint_eq(m.inode, ino);
+		ck_assert_str_eq(m.name, name);
+		n++;
+	}
+	fclose(f);
+	ck_assert_uint_gt(n, 5);
+}
+END_TEST
+
 Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -236,6 +307,10 @@ Suite *journal_suite(void)
 	tcase_add_test(tc, test_refuse);
 	tcase_add_test(tc, test_image);
 	tcase_add_test(tc, test_grow);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("maps");
+	tcase_add_test(tc, test_maps_line);
+	tcase_add_test(tc, test_maps_self);
 	suite_add_tcase(s, tc);
 	return s;
 }
