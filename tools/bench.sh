@@ -13,7 +13,8 @@
 # BENCH_DIR (default: BUILDDIR/bench), BENCH_RUNS (default 5),
 # BENCH_COUNTS (default 1,10,100,1000,4000), BENCH_GDB_TIMEOUT (seconds a
 # gdb run may take, default 30), BENCH_SECTIONS (default: all of threads
-# funcs calls latency).
+# funcs calls latency), BENCH_CONTROL (the latency section's control
+# command, default "true"; "{pid}" stands for the server's process ID).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -115,7 +116,7 @@ echo "bench: machine: $(nproc) CPUs, $(sed -n 's/^model name[^:]*: //p' /proc/cp
 # shellcheck disable=SC2086
 "$bin/tools/lpbench" -l "$lp" -w "$work" -k "$bin/tests/servers/kvd" \
 	-r "$runs" -c "$counts" -g "${BENCH_GDB_TIMEOUT:-30}" \
-	-o "$out/bench.csv" -p "$out/bench.dat" ${BENCH_SECTIONS:-}
+	-x "${BENCH_CONTROL:-true}" -o "$out/bench.csv" -p "$out/bench.dat" ${BENCH_SECTIONS:-}
 
 if command -v gnuplot >/dev/null 2>&1 && [ -s "$out/bench.dat" ]; then
 	small=$((runs * 3 > 64 ? 64 : runs * 3)) # (lpbench's runs_for())

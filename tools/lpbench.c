@@ -4,7 +4,8 @@
  * it needs into a work directory and runs it).
  *
  *   lpbench -l LIVEPATCH -w WORKDIR [-k KVD] [-r RUNS] [-c COUNTS]
- *           [-o CSV] [-p PLOTDATA] [-g GDB_TIMEOUT | -G] [SECTION...]
+ *           [-o CSV] [-p PLOTDATA] [-g GDB_TIMEOUT | -G] [-x CONTROL]
+ *           [SECTION...]
  *   lpbench --agent       (the resident process of the latency section)
  *
  * Sections (all by default, in this order):
@@ -27,8 +28,12 @@
  *            client load, in windows without patching and windows with
  *            an apply or revert, interleaved: by the command, by the
  *            command at SCHED_IDLE (chrt --idle 0), by liblivepatch in a
- *            resident process (lpbench --agent), and /bin/true as a
- *            control; then 100 applies and reverts back to back.
+ *            resident process (lpbench --agent), and a control command
+ *            started as often (-x, default "true"; words split at
+ *            spaces, "{pid}" standing for kvd's process ID: to tell
+ *            which part of the command costs the latency, e.g.
+ *            -x "livepatch list {pid}"); then 100 applies and reverts
+ *            back to back.
  * Then the goals of issue 6, each a PASS or FAIL line.
  *
  * Every figure is the median of RUNS runs (default 5), and of three times
@@ -74,6 +79,7 @@
 static const char *livepatch = "livepatch";
 static const char *work = ".";
 static const char *kvd;
+static const char *control = "true"; /* -x: the latency section's control */
 static int runs = 5;
 static double gdb_timeout_s = 30;
 static FILE *csv, *plot;
@@ -1201,14 +1207,47 @@ static void agent_stop(struct agent *a)
 		;
 }
 
+/*
+ * -x's command line as an argv: its words (split at spaces) copied into
+ * @buf, "{pid}" replaced by @pid.
+ */
+static void control_argv(const char *pid, char *buf, size_t size, char **argv, size_t max)
+{
+	size_t n = 0, used = 0;
+	const char *s = control;
+
+	while (*s) {
+		size_t len = strcspn(s, " ");
+
+		if (len) {
+			bool is_pid = len == 5 && !strncmp(s, "{pid}", 5);
+			int w;
+
+			if (n + 1 >= max)
+				die("-x: more than %zu words", max - 1);
+			w = snprintf(buf + used, size - used, "%.*s", is_pid ? (int)strlen(pid) : (int)len,
+				     is_pid ? pid : s);
+			if (w < 0 || (size_t)w >= size - used)
+				die("-x: too long");
+			argv[n++] = buf + used;
+			used += (size_t)w + 1;
+		}
+		s += len;
+		s += *s == ' ';
+	}
+	if (!n)
+		die("-x: an empty command");
+	argv[n] = NULL;
+}
+
 static void section_latency(void)
 {
-	static const char *const labels[NKINDS] = {
+	static const char *labels[NKINDS] = {
 		"quiet windows (no patching)", "livepatch command",
 		"livepatch command at SCHED_IDLE", "liblivepatch, resident process",
-		"control: /bin/true", "livepatch command, back to back"
+		NULL, "livepatch command, back to back"
 	};
-	char *spawn_true[] = { "true", NULL };
+	char ctl_label[64], ctl_words[1024], *ctl_argv[32];
 	char portfile[4096], patch[4096], pidstr[16], id[64] = "";
 	char *argv[] = { (char *)kvd, "0", portfile, NULL };
 	char *apply[] = { (char *)livepatch, "apply", "--json", pidstr, patch, NULL };
@@ -1226,6 +1265,8 @@ static void section_latency(void)
 
 	if (!kvd)
 		die("the latency section needs -k KVD");
+	snprintf(ctl_label, sizeof(ctl_label), "control: %.50s", control);
+	labels[W_TRUE] = ctl_label;
 	/* the rounds split in runs of an even number of rounds: every case
 	 * then applies as often as it reverts in each run (a round has three
 	 * livepatch operations, which alternate an apply and a revert) */
@@ -1249,6 +1290,7 @@ static void section_latency(void)
 	if (!port)
 		die("kvd did not start");
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
+	control_argv(pidstr, ctl_words, sizeof(ctl_words), ctl_argv, 32);
 	{
 		int c = kv_connect(port);
 		char req[64];
@@ -1296,7 +1338,7 @@ static void section_latency(void)
 		if (kind == W_QUIET)
 			continue;
 		if (kind == W_TRUE) {
-			run_capture(spawn_true, 60e3, out, sizeof(out), NULL);
+			run_capture(ctl_argv, 60e3, out, sizeof(out), NULL);
 			continue;
 		}
 		if (kind == W_LIB) {
@@ -1372,7 +1414,7 @@ static void section_latency(void)
 	for (k = 0; k < NKINDS; k++)
 		printf("%-34s %8zu %8.0f %8.0f %8.0f %9.0f %8.2f\n", labels[k], st[k].n, st[k].p50,
 		       st[k].p99, st[k].p999, st[k].max, p99_ratio[k]);
-	printf("%d runs of %zu rounds of %d ms windows: in each round an apply or a revert by each livepatch case, and /bin/true, each followed by a quiet window (%d applies and as many reverts by each case); \"p99 x\": the median of the runs' ratios to the p99 of their quiet windows, over the %d runs whose quiet p99 was under %d times their p50 (the others were spoiled by the machine's stalls); back to back: %d of each in %.1f s; apply pause median %.3f ms\n",
+	printf("%d runs of %zu rounds of %d ms windows: in each round an apply or a revert by each livepatch case, and the control, each followed by a quiet window (%d applies and as many reverts by each case); \"p99 x\": the median of the runs' ratios to the p99 of their quiet windows, over the %d runs whose quiet p99 was under %d times their p50 (the others were spoiled by the machine's stalls); back to back: %d of each in %.1f s; apply pause median %.3f ms\n",
 	       nruns, rounds_per_run, WINDOW_MS, (int)((size_t)nruns * rounds_per_run / 2),
 	       nquiet, NOISY, CYCLES, b2b_s, median(pauses, (int)npauses));
 	printf("requests slower than the quiet p99 (%.0f us), by ms since their window opened:\n",
@@ -1491,7 +1533,7 @@ static void goals(void)
 	     pads_cost, pads_min, pads_max);
 	goal("p99 while patching within 1.5x, the livepatch command", !isnan(p99_ratio[W_CLI]),
 	     p99_ratio[W_CLI] <= 1.5,
-	     "%.2fx, in %d ms windows with an apply or revert against the quiet windows between them (at SCHED_IDLE: %.2fx; back to back: %.2fx; starting /bin/true a window: %.2fx)",
+	     "%.2fx, in %d ms windows with an apply or revert against the quiet windows between them (at SCHED_IDLE: %.2fx; back to back: %.2fx; starting the control a window: %.2fx)",
 	     p99_ratio[W_CLI], WINDOW_MS, p99_ratio[W_CLI_IDLE], p99_ratio[W_B2B],
 	     p99_ratio[W_TRUE]);
 	goal("p99 while patching within 1.5x, liblivepatch in a resident process",
@@ -1534,7 +1576,7 @@ int main(int argc, char **argv)
 	if (argc == 2 && !strcmp(argv[1], "--agent"))
 		return agent_main();
 
-	while ((opt = getopt(argc, argv, "l:w:k:r:c:o:p:g:G")) != -1) {
+	while ((opt = getopt(argc, argv, "l:w:k:r:c:o:p:g:Gx:")) != -1) {
 		switch (opt) {
 		case 'l': livepatch = optarg; break;
 		case 'w': work = optarg; break;
@@ -1567,8 +1609,9 @@ int main(int argc, char **argv)
 			break;
 		case 'g': gdb_timeout_s = atof(optarg); break;
 		case 'G': no_gdb = true; break;
+		case 'x': control = optarg; break;
 		default:
-			fprintf(stderr, "usage: lpbench -l LIVEPATCH -w WORKDIR [-k KVD] [-r RUNS] [-c COUNTS] [-o CSV] [-p PLOTDATA] [-g GDB_TIMEOUT | -G] [threads|funcs|calls|latency...]\n");
+			fprintf(stderr, "usage: lpbench -l LIVEPATCH -w WORKDIR [-k KVD] [-r RUNS] [-c COUNTS] [-o CSV] [-p PLOTDATA] [-g GDB_TIMEOUT | -G] [-x CONTROL] [threads|funcs|calls|latency...]\n");
 			return 2;
 		}
 	}
