@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sched.h>
 #include <signal.h>
 #include <time.h>
@@ -230,6 +231,13 @@ struct lp_maps_line {
 /* Parse @line (as fgets() read it) into @m: 0, or -1 when it is not a
  * maps line. */
 int lp_maps_parse(char *line, struct lp_maps_line *m);
+
+/* fgets() for /proc/PID/maps, whole lines only: a line longer than @size
+ * is skipped with the rest of it. */
+char *lp_maps_gets(char *buf, int size, FILE *f);
+
+/* Cut a " (deleted)" off the end of a maps line's name. */
+void lp_maps_undelete(char *name);
 
 /* Open the process: checks it exists, is x86-64 ELF, maps its modules. */
 int lp_proc_open(struct lp_ctx *ctx, pid_t pid, struct lp_proc **out);

@@ -387,7 +387,7 @@ static int scan_maps(struct lp_proc *proc, struct lp_journal *j)
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? -ESRCH : -errno;
-	while (fgets(line, sizeof(line), f) && !err) {
+	while (lp_maps_gets(line, sizeof(line), f) && !err) {
 		struct lp_maps_line ml;
 		char *id;
 

@@ -480,6 +480,35 @@ int lp_maps_parse(char *line, struct lp_maps_line *m)
 	return 0;
 }
 
+/*
+ * A target chooses the paths of the files it maps, so it can make a line
+ * of its maps longer than our buffer, and the tail that fgets() returns
+ * next can be written to read like a line of its own (a module, a thread
+ * stack or one of our journal's mappings that is not there).  Such a
+ * line is skipped whole.
+ */
+char *lp_maps_gets(char *buf, int size, FILE *f)
+{
+	while (fgets(buf, size, f)) {
+		size_t n = strlen(buf);
+		int c;
+
+		if ((n && buf[n - 1] == '\n') || n + 1 < (size_t)size)
+			return buf; /* whole, or the last line, unended */
+		while ((c = getc(f)) != EOF && c != '\n')
+			;
+	}
+	return NULL;
+}
+
+void lp_maps_undelete(char *name)
+{
+	size_t n = strlen(name);
+
+	if (n >= 10 && !strcmp(name + n - 10, " (deleted)"))
+		name[n - 10] = 0;
+}
+
 static int read_maps(struct lp_proc *proc)
 {
 	char path[96], line[PATH_MAX + 256];
@@ -492,7 +521,7 @@ static int read_maps(struct lp_proc *proc)
 	f = fopen(path, "re");
 	if (!f)
 		return errno == ENOENT ? -ESRCH : -errno;
-	while (fgets(line, sizeof(line), f)) {
+	while (lp_maps_gets(line, sizeof(line), f)) {
 		struct lp_maps_line ml;
 		uint64_t s, e, off;
 		struct lp_module *m;
@@ -505,8 +534,7 @@ static int read_maps(struct lp_proc *proc)
 		e = ml.end;
 		off = ml.offset;
 		name = ml.name;
-		if (strstr(name, " (deleted)"))
-			*strstr(name, " (deleted)") = 0;
+		lp_maps_undelete(name);
 		for (k = proc->nmods; k-- > 0;)
 			if (!strcmp(proc->mods[k].path, name))
 				break;

@@ -76,7 +76,7 @@ static int scan_one(struct lp_ctx *ctx, struct bid_cache *cache, pid_t pid,
 	f = fopen(path, "re");
 	if (!f)
 		return 0; /* gone, or not ours to read */
-	while (fgets(line, sizeof(line), f)) {
+	while (lp_maps_gets(line, sizeof(line), f)) {
 		unsigned long long s, e, off;
 		char dev[16], ino[24], file[4096], key[48];
 		const char *bid, *base;
@@ -85,8 +85,7 @@ static int scan_one(struct lp_ctx *ctx, struct bid_cache *cache, pid_t pid,
 		if (sscanf(line, "%llx-%llx %*s %llx %15s %23s %4095[^\n]", &s, &e, &off, dev,
 			   ino, file) < 6 || file[0] != '/' || off != 0 || !strcmp(ino, "0"))
 			continue;
-		if (strstr(file, " (deleted)"))
-			*strstr(file, " (deleted)") = 0;
+		lp_maps_undelete(file);
 		snprintf(key, sizeof(key), "%s %s", dev, ino);
 		bid = cached(cache, key);
 		if (!bid) {

@@ -929,7 +929,7 @@ static size_t thread_stacks(const struct lp_proc *proc, uint64_t (*st)[2], size_
 	f = fopen(path, "re");
 	if (!f)
 		return 0;
-	while (n < max && fgets(line, sizeof(line), f)) {
+	while (n < max && lp_maps_gets(line, sizeof(line), f)) {
 		struct lp_maps_line ml;
 
 		if (lp_maps_parse(line, &ml) || ml.inode || ml.name[0]) {

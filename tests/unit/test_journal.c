@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "unit.h"
@@ -297,6 +298,62 @@ START_TEST(test_maps_self)
 }
 END_TEST
 
+/*
+ * lp_maps_gets(): a line longer than the buffer is skipped whole, so
+ * that a path chosen by the target cannot end in what reads like a line
+ * of its own.
+ */
+START_TEST(test_maps_long_line)
+{
+	char buf[64], path[] = "/tmp/lp-unit-maps-XXXXXX";
+	const char *first = "1000-2000 r-xp 00000000 00:00 0\n";
+	const char *last = "9000-a000 rw-p 00000000 00:00 0\n";
+	struct lp_maps_line m;
+	int fd = mkstemp(path);
+	FILE *f;
+	size_t i;
+
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w+");
+	ck_assert_ptr_nonnull(f);
+	fputs(first, f);
+	/* 63 bytes fill the buffer; the forged line starts right after */
+	fputs("3000-4000 r--p 00000000 fd:01 7 /", f);
+	for (i = 33; i < sizeof(buf) - 1; i++)
+		fputc('a', f);
+	fputs("5000-6000 r-xp 00000000 fd:01 9 /forged/libc.so.6\n", f);
+	fputs(last, f);
+	fputs("b000-c000 r--p 00000000 00:00 0", f); /* last, unended */
+	rewind(f);
+	unlink(path);
+	ck_assert_ptr_nonnull(lp_maps_gets(buf, sizeof(buf), f));
+	ck_assert_str_eq(buf, first);
+	ck_assert_ptr_nonnull(lp_maps_gets(buf, sizeof(buf), f));
+	ck_assert_str_eq(buf, last);
+	ck_assert_ptr_nonnull(lp_maps_gets(buf, sizeof(buf), f));
+	ck_assert_int_eq(lp_maps_parse(buf, &m), 0);
+	ck_assert_uint_eq(m.start, 0xb000);
+	ck_assert_ptr_null(lp_maps_gets(buf, sizeof(buf), f));
+	fclose(f);
+}
+END_TEST
+
+START_TEST(test_maps_undelete)
+{
+	char a[] = "/opt/app (deleted)/lib.so (deleted)", b[] = "/opt/app (deleted)/lib.so",
+	     c[] = " (deleted)", d[] = "";
+
+	lp_maps_undelete(a);
+	ck_assert_str_eq(a, "/opt/app (deleted)/lib.so");
+	lp_maps_undelete(b);
+	ck_assert_str_eq(b, "/opt/app (deleted)/lib.so");
+	lp_maps_undelete(c);
+	ck_assert_str_eq(c, "");
+	lp_maps_undelete(d);
+	ck_assert_str_eq(d, "");
+}
+END_TEST
+
 Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -311,6 +368,8 @@ Suite *journal_suite(void)
 	tc = tcase_create("maps");
 	tcase_add_test(tc, test_maps_line);
 	tcase_add_test(tc, test_maps_self);
+	tcase_add_test(tc, test_maps_long_line);
+	tcase_add_test(tc, test_maps_undelete);
 	suite_add_tcase(s, tc);
 	return s;
 }
