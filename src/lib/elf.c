@@ -420,7 +420,7 @@ const char *lp_elf_soname(const struct lp_elf *elf)
 static int scan_symtab(const struct lp_elf *elf, Elf_Scn *scn, const char *name,
 		       int mode, bool default_version_only, struct lp_sym *out)
 {
-	Elf_Data *d, *vd = NULL, *sd;
+	Elf_Data *d, *vd = NULL, *sd = NULL;
 	Elf_Scn *strscn;
 	GElf_Shdr sh, ssh;
 	size_t i, n;
@@ -434,13 +434,18 @@ static int scan_symtab(const struct lp_elf *elf, Elf_Scn *scn, const char *name,
 	 * elf_strptr(), whose checks on each of the table's thousands of
 	 * symbols were a tenth of the command's instructions.  What
 	 * elf_strptr() checks, once: a string table, ending in a NUL (so that
-	 * every name in it ends), and each name's offset inside it.
+	 * every name in it ends), and each name's offset inside it.  Any
+	 * other table (compressed, or not ending in a NUL) goes through
+	 * elf_strptr(), as before.
 	 */
 	strscn = elf_getscn(elf->e, sh.sh_link);
-	if (!strscn || !gelf_getshdr(strscn, &ssh) || ssh.sh_type != SHT_STRTAB ||
-	    !(sd = elf_getdata(strscn, NULL)) || !sd->d_buf || !sd->d_size ||
-	    ((const char *)sd->d_buf)[sd->d_size - 1])
-		return 0;
+	if (strscn && gelf_getshdr(strscn, &ssh) && ssh.sh_type == SHT_STRTAB &&
+	    !(ssh.sh_flags & SHF_COMPRESSED)) {
+		sd = elf_getdata(strscn, NULL);
+		if (sd && (!sd->d_buf || !sd->d_size || sd->d_type != ELF_T_BYTE ||
+			   ((const char *)sd->d_buf)[sd->d_size - 1]))
+			sd = NULL;
+	}
 	if (default_version_only && elf->versym)
 		vd = elf_getdata(elf->versym, NULL);
 	n = sh.sh_size / sh.sh_entsize;
@@ -460,10 +465,11 @@ static int scan_symtab(const struct lp_elf *elf, Elf_Scn *scn, const char *name,
 		if (GELF_ST_TYPE(sym.st_info) == STT_SECTION ||
 		    GELF_ST_TYPE(sym.st_info) == STT_FILE)
 			continue;
-		if (sym.st_name >= sd->d_size)
-			continue;
-		sn = (const char *)sd->d_buf + sym.st_name;
-		if (strcmp(sn, name))
+		if (sd)
+			sn = sym.st_name < sd->d_size ? (const char *)sd->d_buf + sym.st_name : NULL;
+		else
+			sn = elf_strptr(elf->e, sh.sh_link, sym.st_name);
+		if (!sn || strcmp(sn, name))
 			continue;
 		if (vd && i < vd->d_size / 2) {
 			uint16_t v = ((const uint16_t *)vd->d_buf)[i];

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "unit.h"
@@ -317,6 +318,57 @@ START_TEST(test_symbol_local)
 	ck_assert_str_eq(lp_elf_symbol_at(elf, sym.value), "lp_fix_local");
 	/* local: not global */
 	ck_assert_int_eq(lp_elf_find_global(elf, "lp_fix_local", &g), -LP_ENOSYM);
+	lp_elf_close(elf);
+}
+END_TEST
+
+/*
+ * A .symtab whose string table does not end in a NUL: its names are then
+ * read through elf_strptr(), one at a time, and the lookups (the check
+ * that refuses an ambiguous local name too) work as before.
+ */
+START_TEST(test_symbol_strtab_unended)
+{
+	char path[4096], out[] = "/tmp/lp-unit-strtab-XXXXXX";
+	struct lp_elf *elf;
+	struct lp_sym sym;
+	unsigned char *b;
+	const Elf64_Ehdr *eh;
+	const Elf64_Shdr *sh;
+	long size;
+	size_t i;
+	FILE *f = fopen(unit_fixture(path, sizeof(path), "padded.elf"), "rb");
+	int fd, done = 0;
+
+	ck_assert_ptr_nonnull(f);
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	rewind(f);
+	b = malloc((size_t)size);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(fread(b, 1, (size_t)size, f), (size_t)size);
+	fclose(f);
+	eh = (const Elf64_Ehdr *)b;
+	sh = (const Elf64_Shdr *)(b + eh->e_shoff);
+	for (i = 0; i < eh->e_shnum; i++)
+		if (sh[i].sh_type == SHT_SYMTAB) {
+			const Elf64_Shdr *st = &sh[sh[i].sh_link];
+
+			ck_assert_uint_eq(b[st->sh_offset + st->sh_size - 1], 0);
+			b[st->sh_offset + st->sh_size - 1] = 'x';
+			done = 1;
+		}
+	ck_assert(done);
+	fd = mkstemp(out);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, b, (size_t)size), size);
+	close(fd);
+	free(b);
+	ck_assert_int_eq(lp_elf_open(unit_ctx, out, &elf), 0);
+	unlink(out);
+	ck_assert_int_eq(lp_elf_find_symbol(elf, "lp_fix_local", &sym), 0);
+	ck_assert_str_eq(sym.name, "lp_fix_local");
+	ck_assert_int_eq(lp_elf_find_symbol(elf, "lp_fix_dup", &sym), -ENOTUNIQ);
 	lp_elf_close(elf);
 }
 END_TEST
@@ -831,6 +883,7 @@ Suite *elf_suite(void)
 	tcase_add_test(tc, test_symbol_global);
 	tcase_add_test(tc, test_symbol_local);
 	tcase_add_test(tc, test_symbol_twice);
+	tcase_add_test(tc, test_symbol_strtab_unended);
 	tcase_add_test(tc, test_symbol_missing);
 	tcase_add_test(tc, test_symbol_kinds);
 	tcase_add_test(tc, test_symbol_dynsym);
