@@ -129,6 +129,9 @@ for send in thread process none ignored; do
 		case $cur in
 		"$held"* | "$held2"*) [ "$same" -ge 2 ] && break ;;
 		esac
+		case $(proc_state "$lpp") in
+		'' | Z | X | x) ended=1 ;; # (a zombie's syscall file says "running")
+		esac
 		if [ -n "$ended" ]; then
 			# livepatch ran to its end, unheld, in fewer calls than the
 			# dry run: its whole trace numbers the calls of this machine's
