@@ -225,6 +225,7 @@ struct lp_proc {
 struct lp_maps_line {
 	uint64_t start, end, offset, inode;
 	char perms[5];
+	char dev[16]; /* "major:minor", in hex */
 	char *name; /* in the line, its newline cut off; "" for none */
 };
 

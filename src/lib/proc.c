@@ -435,7 +435,7 @@ struct module_maps {
  * and sscanf() took 5,000 instructions a line, a sixth of the command's
  * own instructions on a small daemon.
  */
-static char *hex_field(char *s, uint64_t *v, int base, char stop)
+static char *num_field(char *s, uint64_t *v, int base)
 {
 	char *end;
 
@@ -444,9 +444,7 @@ static char *hex_field(char *s, uint64_t *v, int base, char stop)
 		return NULL;
 	errno = 0;
 	*v = strtoull(s, &end, base);
-	if (errno || *end != stop)
-		return NULL;
-	return end + 1;
+	return errno ? NULL : end;
 }
 
 int lp_maps_parse(char *line, struct lp_maps_line *m)
@@ -455,7 +453,8 @@ int lp_maps_parse(char *line, struct lp_maps_line *m)
 	size_t n;
 
 	/* "start-end perms offset dev inode   name" */
-	if (!(s = hex_field(s, &m->start, 16, '-')) || !(s = hex_field(s, &m->end, 16, ' ')))
+	if (!(s = num_field(s, &m->start, 16)) || *s++ != '-' ||
+	    !(s = num_field(s, &m->end, 16)) || *s++ != ' ')
 		return -1;
 	n = strcspn(s, " ");
 	if (n != 4 || s[4] != ' ')
@@ -463,17 +462,16 @@ int lp_maps_parse(char *line, struct lp_maps_line *m)
 	memcpy(m->perms, s, 4);
 	m->perms[4] = 0;
 	s += 5;
-	if (!(s = hex_field(s, &m->offset, 16, ' ')))
+	if (!(s = num_field(s, &m->offset, 16)) || *s++ != ' ')
 		return -1;
-	n = strcspn(s, " \n"); /* dev: "fd:01" */
-	if (!n || s[n] != ' ')
+	n = strcspn(s, " \n");
+	if (!n || n >= sizeof(m->dev) || s[n] != ' ')
 		return -1;
+	memcpy(m->dev, s, n);
+	m->dev[n] = 0;
 	s += n + 1;
-	n = strspn(s, "0123456789");
-	if (!n || (s[n] != ' ' && s[n] != '\n' && s[n] != 0) ||
-	    !hex_field(s, &m->inode, 10, s[n]))
+	if (!(s = num_field(s, &m->inode, 10)) || (*s != ' ' && *s != '\n' && *s))
 		return -1;
-	s += n;
 	s += strspn(s, " \t\n");
 	m->name = s;
 	s[strcspn(s, "\n")] = 0;
@@ -523,22 +521,16 @@ static int read_maps(struct lp_proc *proc)
 		return errno == ENOENT ? -ESRCH : -errno;
 	while (lp_maps_gets(line, sizeof(line), f)) {
 		struct lp_maps_line ml;
-		uint64_t s, e, off;
 		struct lp_module *m;
-		char *name;
 		size_t k;
 
 		if (lp_maps_parse(line, &ml) || (ml.name[0] != '/' && strcmp(ml.name, "[vdso]")))
 			continue;
-		s = ml.start;
-		e = ml.end;
-		off = ml.offset;
-		name = ml.name;
-		lp_maps_undelete(name);
+		lp_maps_undelete(ml.name);
 		for (k = proc->nmods; k-- > 0;)
-			if (!strcmp(proc->mods[k].path, name))
+			if (!strcmp(proc->mods[k].path, ml.name))
 				break;
-		m = module_get(proc, name, k != SIZE_MAX && off == 0 && mm[k].base);
+		m = module_get(proc, ml.name, k != SIZE_MAX && ml.offset == 0 && mm[k].base);
 		if (m && m->start == UINT64_MAX) { /* new: one more entry in mm */
 			struct module_maps *nm = realloc(mm, proc->nmods * sizeof(*mm));
 
@@ -553,18 +545,18 @@ static int read_maps(struct lp_proc *proc)
 		}
 		k = (size_t)(m - proc->mods);
 		if (m->start == UINT64_MAX) {
-			mm[k].first_start = s;
-			mm[k].first_end = e;
+			mm[k].first_start = ml.start;
+			mm[k].first_end = ml.end;
 			mm[k].base = 0;
 		}
-		if (s < m->start)
-			m->start = s;
-		if (e > m->end)
-			m->end = e;
+		if (ml.start < m->start)
+			m->start = ml.start;
+		if (ml.end > m->end)
+			m->end = ml.end;
 		if (ml.perms[2] == 'x')
 			m->exec = true;
-		if (off == 0 && !mm[k].base)
-			mm[k].base = s;
+		if (ml.offset == 0 && !mm[k].base)
+			mm[k].base = ml.start;
 	}
 	fclose(f);
 	if (err) {

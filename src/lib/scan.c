@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,21 +78,20 @@ static int scan_one(struct lp_ctx *ctx, struct bid_cache *cache, pid_t pid,
 	if (!f)
 		return 0; /* gone, or not ours to read */
 	while (lp_maps_gets(line, sizeof(line), f)) {
-		unsigned long long s, e, off;
-		char dev[16], ino[24], file[4096], key[48];
+		struct lp_maps_line ml;
 		const char *bid, *base;
+		char key[48], *file;
 
-		file[0] = 0;
-		if (sscanf(line, "%llx-%llx %*s %llx %15s %23s %4095[^\n]", &s, &e, &off, dev,
-			   ino, file) < 6 || file[0] != '/' || off != 0 || !strcmp(ino, "0"))
+		if (lp_maps_parse(line, &ml) || ml.name[0] != '/' || ml.offset != 0 || !ml.inode)
 			continue;
+		file = ml.name;
 		lp_maps_undelete(file);
-		snprintf(key, sizeof(key), "%s %s", dev, ino);
+		snprintf(key, sizeof(key), "%s %" PRIu64, ml.dev, ml.inode);
 		bid = cached(cache, key);
 		if (!bid) {
 			char b[84];
 
-			read_build_id(ctx, pid, s, e, file, b, sizeof(b));
+			read_build_id(ctx, pid, ml.start, ml.end, file, b, sizeof(b));
 			bid = remember(cache, key, b);
 		}
 		base = strrchr(file, '/');

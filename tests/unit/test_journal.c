@@ -246,6 +246,7 @@ START_TEST(test_maps_line)
 	ck_assert_uint_eq(m.end, 0x55d0c0a02000ULL);
 	ck_assert_str_eq(m.perms, "r-xp");
 	ck_assert_uint_eq(m.offset, 0x2000);
+	ck_assert_str_eq(m.dev, "fd:01");
 	ck_assert_uint_eq(m.inode, 1234567);
 	ck_assert_str_eq(m.name, "/opt/my app/bin (deleted)");
 	ck_assert_int_eq(lp_maps_parse(l2, &m), 0);
@@ -278,17 +279,18 @@ START_TEST(test_maps_self)
 	ck_assert_ptr_nonnull(f);
 	while (fgets(line, sizeof(line), f)) {
 		unsigned long long s, e, off, ino;
-		char perms[8], name[4096] = "";
+		char perms[8], dev[16], name[4096] = "";
 		struct lp_maps_line m;
 
-		ck_assert_int_ge(sscanf(line, "%llx-%llx %7s %llx %*s %llu %4095[^\n]", &s, &e, perms,
-					&off, &ino, name), 5);
+		ck_assert_int_ge(sscanf(line, "%llx-%llx %7s %llx %15s %llu %4095[^\n]", &s, &e, perms,
+					&off, dev, &ino, name), 6);
 		memcpy(copy, line, sizeof(copy));
 		ck_assert_msg(lp_maps_parse(copy, &m) == 0, "refused %s", line);
 		ck_assert_uint_eq(m.start, s);
 		ck_assert_uint_eq(m.end, e);
 		ck_assert_str_eq(m.perms, perms);
 		ck_assert_uint_eq(m.offset, off);
+		ck_assert_str_eq(m.dev, dev);
 		ck_assert_uint_eq(m.inode, ino);
 		ck_assert_str_eq(m.name, name);
 		n++;
