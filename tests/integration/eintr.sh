@@ -118,21 +118,19 @@ for send in thread process none ignored; do
 		done
 		kill -CONT "$lpp"
 		# held: the same call three times 20 ms apart
-		same=0 prev='' n=0 ended=''
+		same=0 prev='' n=0
 		while [ "$same" -lt 2 ] && [ "$n" -lt 1000 ]; do
 			sleep 0.02
 			n=$((n + 1))
-			read -r cur 2>/dev/null <"/proc/$lpp/syscall" || { ended=1; break; }
+			read -r cur 2>/dev/null <"/proc/$lpp/syscall" || break
 			if [ "$cur" = "$prev" ]; then same=$((same + 1)); else same=0; fi
 			prev=$cur
 		done
 		case $cur in
 		"$held"* | "$held2"*) [ "$same" -ge 2 ] && break ;;
 		esac
-		case $(proc_state "$lpp") in
-		'' | Z | X | x) ended=1 ;; # (a zombie's syscall file says "running")
-		esac
-		if [ -n "$ended" ]; then
+		# ended: gone, or a zombie (whose syscall file says "running")
+		if ! is_alive "$lpp"; then
 			# livepatch ran to its end, unheld, in fewer calls than the
 			# dry run: its whole trace numbers the calls of this machine's
 			# weather, for the next try
@@ -140,12 +138,11 @@ for send in thread process none ignored; do
 			wait "$lpp" 2>/dev/null
 			if [ "$send" = ignored ]; then
 				new=$(interrupt_call "$T/strace.$send")
-				when_int=${new:-$when_int}
+				when_int=${new:-$when_int} at=${new:-$at}
 			else
 				new=$(release_call "$T/strace.$send")
-				when=${new:-$when}
+				when=${new:-$when} at=${new:-$at}
 			fi
-			[ -z "$new" ] || at=$new
 		else
 			kill -KILL "$st" "$lpp" 2>/dev/null
 			wait "$st" "$lpp" 2>/dev/null
