@@ -2090,28 +2090,34 @@ out:
 int lp_apply(struct lp_ctx *ctx, pid_t pid, const struct lp_patch *patch,
 	     const struct lp_apply_opts *opts, struct lp_apply_result *res)
 {
+	uint64_t slice = lp_slice_shorten(ctx);
 	int err, tries = 0;
 
 	while ((err = apply_once(ctx, pid, patch, opts, res)) == -EBUSY && ++tries < MAX_TRIES)
 		lp_debug(ctx, "another run changed the patches of process %d: starting over", pid);
+	lp_slice_restore(slice);
 	return err;
 }
 
 int lp_revert(struct lp_ctx *ctx, pid_t pid, const char *id,
 	      const struct lp_apply_opts *opts, struct lp_apply_result *res)
 {
+	uint64_t slice = lp_slice_shorten(ctx);
 	int err, tries = 0;
 
 	while ((err = revert_once(ctx, pid, id, opts, res)) == -EBUSY && ++tries < MAX_TRIES)
 		lp_debug(ctx, "another run changed the patches of process %d: starting over", pid);
+	lp_slice_restore(slice);
 	return err;
 }
 
 int lp_cleanup(struct lp_ctx *ctx, pid_t pid, const struct lp_apply_opts *opts)
 {
+	uint64_t slice = lp_slice_shorten(ctx);
 	int err, tries = 0;
 
 	while ((err = cleanup_once(ctx, pid, opts)) == -EBUSY && ++tries < MAX_TRIES)
 		lp_debug(ctx, "another run changed the patches of process %d: starting over", pid);
+	lp_slice_restore(slice);
 	return err;
 }

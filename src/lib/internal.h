@@ -345,6 +345,13 @@ void lp_world_free(struct lp_world *w);
  */
 void lp_thread_fix_eintr(struct lp_proc *proc, struct lp_thread *t);
 void lp_world_fix_eintr(struct lp_world *w);
+/*
+ * Short time slices for the calling thread during an operation (a
+ * SCHED_OTHER or SCHED_BATCH thread, Linux 6.12 and later); returns what
+ * to give lp_slice_restore() at its end, 0 when nothing changed.
+ */
+uint64_t lp_slice_shorten(struct lp_ctx *ctx);
+void lp_slice_restore(uint64_t was);
 
 /* ---- remote.c: system calls in the target ----------------------------- */
 

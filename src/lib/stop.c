@@ -517,6 +517,78 @@ static void lower_priority(struct lp_world *w)
 	w->raised = false;
 }
 
+/*
+ * Outside the stop we ask for short time slices (Linux 6.12 and later:
+ * sched_attr.sched_runtime is a SCHED_OTHER thread's slice).  Our work
+ * before the stop (reading the target's maps and ELF files, loading the
+ * patch) takes a CPU for a millisecond or more at a time.  With the
+ * default slice (1.4 ms on 2 CPUs), a target thread woken on our CPU
+ * waits for the end of it, and on a kernel that preempts only at its tick
+ * (4 ms at HZ=250) for the next tick: kvd's requests due in the first
+ * 4 ms of an apply were the slow ones (tools/lpbench, "latency").  With a
+ * 0.1 ms slice the woken thread runs first.  Older kernels report no
+ * slice and we leave them alone.
+ */
+#define SHORT_SLICE_NS 100000
+
+/* (glibc 2.36 has no sched_setattr(): the kernel's struct, its first
+ * version) */
+struct sched_attr_v0 {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+#define LP_SCHED_FLAG_RESET_ON_FORK 0x01
+
+/* Our attributes, if we are a SCHED_OTHER or SCHED_BATCH thread. */
+static bool fair_attr(struct sched_attr_v0 *a)
+{
+	memset(a, 0, sizeof(*a));
+	return !syscall(SYS_sched_getattr, 0, a, sizeof(*a), 0) &&
+	       (a->sched_policy == SCHED_OTHER || a->sched_policy == SCHED_BATCH);
+}
+
+static bool put_slice(struct sched_attr_v0 *a, uint64_t ns)
+{
+	a->size = sizeof(*a);
+	a->sched_flags &= LP_SCHED_FLAG_RESET_ON_FORK; /* (not the clamps') */
+	a->sched_runtime = ns;
+	return !syscall(SYS_sched_setattr, 0, a, 0);
+}
+
+uint64_t lp_slice_shorten(struct lp_ctx *ctx)
+{
+	struct sched_attr_v0 a;
+	uint64_t was;
+
+	if (!fair_attr(&a) || a.sched_runtime <= SHORT_SLICE_NS)
+		return 0;
+	was = a.sched_runtime;
+	if (!put_slice(&a, SHORT_SLICE_NS))
+		return 0;
+	lp_debug(ctx, "time slices of %.1f ms until we are done (were %.1f ms)",
+		 SHORT_SLICE_NS / 1e6, (double)was / 1e6);
+	return was;
+}
+
+/*
+ * Give back the slice @was.  A slice of 0 asks for the kernel's default
+ * (which a caller that never chose one has): that, if it is @was, else
+ * @was itself, which the caller had chosen.
+ */
+void lp_slice_restore(uint64_t was)
+{
+	struct sched_attr_v0 a;
+
+	if (!was || !fair_attr(&a) || !put_slice(&a, 0))
+		return;
+	if (fair_attr(&a) && a.sched_runtime != was)
+		put_slice(&a, was);
+}
+
 #ifndef sigev_notify_thread_id /* (glibc before 2.37 names it so) */
 #define sigev_notify_thread_id _sigev_un._tid
 #endif

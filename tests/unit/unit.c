@@ -156,6 +156,7 @@ int main(void)
 	srunner_add_suite(sr, elf_suite());
 	srunner_add_suite(sr, patch_suite());
 	srunner_add_suite(sr, journal_suite());
+	srunner_add_suite(sr, sched_suite());
 	srunner_run_all(sr, CK_ENV);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

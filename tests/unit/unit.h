@@ -12,6 +12,7 @@ Suite *decode_suite(void);
 Suite *elf_suite(void);
 Suite *patch_suite(void);
 Suite *journal_suite(void);
+Suite *sched_suite(void);
 
 /* A context per test (checked fixture: in the test's process). */
 extern struct lp_ctx *unit_ctx;
