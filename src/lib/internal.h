@@ -345,6 +345,17 @@ void lp_world_free(struct lp_world *w);
  */
 void lp_thread_fix_eintr(struct lp_proc *proc, struct lp_thread *t);
 void lp_world_fix_eintr(struct lp_world *w);
+
+/* (glibc 2.36 has no sched_setattr(): the kernel's struct, its first
+ * version) */
+struct sched_attr_v0 {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
 /*
  * Short time slices for the calling thread during an operation (a
  * SCHED_OTHER or SCHED_BATCH thread, Linux 6.12 and later); returns what

@@ -531,16 +531,6 @@ static void lower_priority(struct lp_world *w)
  */
 #define SHORT_SLICE_NS 100000
 
-/* (glibc 2.36 has no sched_setattr(): the kernel's struct, its first
- * version) */
-struct sched_attr_v0 {
-	uint32_t size, sched_policy;
-	uint64_t sched_flags;
-	int32_t sched_nice;
-	uint32_t sched_priority;
-	uint64_t sched_runtime, sched_deadline, sched_period;
-};
-
 #define LP_SCHED_FLAG_RESET_ON_FORK 0x01
 
 /* Our attributes, if we are a SCHED_OTHER or SCHED_BATCH thread. */

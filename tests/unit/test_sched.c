@@ -19,17 +19,9 @@
 #include "livepatch/livepatch.h"
 #include "unit.h"
 
-struct attr {
-	uint32_t size, policy;
-	uint64_t flags;
-	int32_t nice;
-	uint32_t prio;
-	uint64_t runtime, deadline, period;
-};
-
-static struct attr get_attr(void)
+static struct sched_attr_v0 get_attr(void)
 {
-	struct attr a;
+	struct sched_attr_v0 a;
 
 	memset(&a, 0, sizeof(a));
 	ck_assert_msg(!syscall(SYS_sched_getattr, 0, &a, sizeof(a), 0), "sched_getattr: %s",
@@ -39,23 +31,23 @@ static struct attr get_attr(void)
 
 static void set_runtime(uint64_t ns)
 {
-	struct attr a = get_attr();
+	struct sched_attr_v0 a = get_attr();
 
 	a.size = sizeof(a);
-	a.flags = 0;
-	a.runtime = ns;
+	a.sched_flags = 0;
+	a.sched_runtime = ns;
 	ck_assert_msg(!syscall(SYS_sched_setattr, 0, &a, 0), "sched_setattr: %s", strerror(errno));
 }
 
 /* Does this kernel give SCHED_OTHER threads a slice of their own? */
 static bool has_slices(void)
 {
-	return get_attr().runtime != 0;
+	return get_attr().sched_runtime != 0;
 }
 
 START_TEST(test_slice_default)
 {
-	struct attr before, during, after;
+	struct sched_attr_v0 before, during, after;
 	uint64_t was;
 
 	set_runtime(0); /* the kernel's default */
@@ -66,16 +58,16 @@ START_TEST(test_slice_default)
 	after = get_attr();
 	if (!has_slices()) {
 		ck_assert_uint_eq(was, 0);
-		ck_assert_uint_eq(during.runtime, before.runtime);
+		ck_assert_uint_eq(during.sched_runtime, before.sched_runtime);
 		return;
 	}
-	ck_assert_uint_eq(was, before.runtime);
-	ck_assert_uint_eq(during.runtime, 100000);
-	ck_assert_uint_eq(during.policy, before.policy);
-	ck_assert_int_eq(during.nice, before.nice);
-	ck_assert_uint_eq(after.runtime, before.runtime);
-	ck_assert_uint_eq(after.policy, before.policy);
-	ck_assert_int_eq(after.nice, before.nice);
+	ck_assert_uint_eq(was, before.sched_runtime);
+	ck_assert_uint_eq(during.sched_runtime, 100000);
+	ck_assert_uint_eq(during.sched_policy, before.sched_policy);
+	ck_assert_int_eq(during.sched_nice, before.sched_nice);
+	ck_assert_uint_eq(after.sched_runtime, before.sched_runtime);
+	ck_assert_uint_eq(after.sched_policy, before.sched_policy);
+	ck_assert_int_eq(after.sched_nice, before.sched_nice);
 }
 END_TEST
 
@@ -88,16 +80,16 @@ START_TEST(test_slice_custom)
 	if (!has_slices())
 		return;
 	set_runtime(3000000);
-	ck_assert_uint_eq(get_attr().runtime, 3000000);
+	ck_assert_uint_eq(get_attr().sched_runtime, 3000000);
 	was = lp_slice_shorten(unit_ctx);
 	ck_assert_uint_eq(was, 3000000);
-	ck_assert_uint_eq(get_attr().runtime, 100000);
+	ck_assert_uint_eq(get_attr().sched_runtime, 100000);
 	lp_slice_restore(was);
-	ck_assert_uint_eq(get_attr().runtime, 3000000);
+	ck_assert_uint_eq(get_attr().sched_runtime, 3000000);
 	/* one as short as ours already: nothing to do */
 	set_runtime(100000);
 	ck_assert_uint_eq(lp_slice_shorten(unit_ctx), 0);
-	ck_assert_uint_eq(get_attr().runtime, 100000);
+	ck_assert_uint_eq(get_attr().sched_runtime, 100000);
 	set_runtime(0);
 }
 END_TEST
@@ -115,14 +107,14 @@ START_TEST(test_slice_idle)
 	child = fork();
 	ck_assert_int_ge(child, 0);
 	if (!child) {
-		struct attr before;
+		struct sched_attr_v0 before;
 
 		if (sched_setscheduler(0, SCHED_IDLE, &p))
 			_exit(2);
 		before = get_attr();
 		if (lp_slice_shorten(unit_ctx) != 0)
 			_exit(3);
-		if (get_attr().policy != SCHED_IDLE || get_attr().runtime != before.runtime)
+		if (get_attr().sched_policy != SCHED_IDLE || get_attr().sched_runtime != before.sched_runtime)
 			_exit(4);
 		_exit(0);
 	}
@@ -137,6 +129,7 @@ END_TEST
 START_TEST(test_slice_after_errors)
 {
 	struct lp_apply_result res;
+	uint64_t mine = has_slices() ? 2000000 : 0;
 	pid_t gone;
 	int status;
 
@@ -145,10 +138,10 @@ START_TEST(test_slice_after_errors)
 	if (!gone)
 		_exit(0);
 	ck_assert_int_eq(waitpid(gone, &status, 0), gone);
-	set_runtime(has_slices() ? 2000000 : 0);
+	set_runtime(mine);
 	ck_assert_int_lt(lp_revert(unit_ctx, gone, "0123456789abcdef", NULL, &res), 0);
 	ck_assert_int_lt(lp_cleanup(unit_ctx, gone, NULL), 0);
-	ck_assert_uint_eq(get_attr().runtime, has_slices() ? 2000000 : 0);
+	ck_assert_uint_eq(get_attr().sched_runtime, mine);
 	set_runtime(0);
 }
 END_TEST
